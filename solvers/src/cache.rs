@@ -1,0 +1,1 @@
+//! LRU column cache (being written).

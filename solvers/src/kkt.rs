@@ -1,0 +1,1 @@
+//! Optimality measures (being written).

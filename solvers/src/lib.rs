@@ -1,0 +1,51 @@
+//! Solvers for box- and equality-constrained convex quadratic programs, the
+//! shape shared by the duals of support vector machines:
+//!
+//! ```text
+//!     minimise    f(α) = ½ αᵀQα + pᵀα
+//!     subject to  yᵀα = Δ            (optional; yᵢ ∈ {+1, −1})
+//!                 lᵢ ≤ αᵢ ≤ uᵢ       (uᵢ may be +∞)
+//! ```
+//!
+//! with `Q` symmetric positive semidefinite. This crate knows quadratic
+//! programs, not SVMs: the caller supplies `Q` through the small
+//! [`QMatrix`] trait (diagonal, a column restricted to a set of rows, a
+//! matrix–vector product), so a cached kernel matrix, a dense matrix and a
+//! test matrix all plug in the same way.
+//!
+//! Layout, one concept a file:
+//! - [`problem`]: the problem data [`QpProblem`] and its validation;
+//! - [`qmatrix`]: the [`QMatrix`] trait and [`DenseQ`], a dense implementation;
+//! - [`cache`]: an LRU cache of partial columns of `Q` with a byte budget;
+//! - [`settings`]: [`SmoSettings`], plain data with defaults, validated once;
+//! - [`solution`]: [`Solution`], [`Status`] (a limit is a status, not an error);
+//! - [`error`]: [`SetupError`], what is wrong with the problem or settings;
+//! - [`smo`]: sequential minimal optimisation with second-order working-set
+//!   selection (Fan, Chen & Lin, JMLR 6, 2005), shrinking and the cache;
+//! - [`kkt`]: first-order optimality measures shared by the solvers.
+//!
+//! # Optimality
+//! Write `G = Qα + p` for the gradient. With the equality constraint, `α` is
+//! optimal iff `m(α) ≤ M(α)` where
+//! `m(α) = max { −yᵢGᵢ : i ∈ I_up(α) }`, `M(α) = min { −yᵢGᵢ : i ∈ I_low(α) }`,
+//! `I_up = { i : αᵢ < uᵢ, yᵢ = +1 } ∪ { i : αᵢ > lᵢ, yᵢ = −1 }` and
+//! `I_low = { i : αᵢ < uᵢ, yᵢ = −1 } ∪ { i : αᵢ > lᵢ, yᵢ = +1 }`
+//! (Keerthi et al. 2001; Fan, Chen & Lin 2005). The solvers stop when the
+//! maximal violation `m(α) − M(α)` is at most the tolerance. Without the
+//! equality constraint the measure is the largest projected-gradient entry.
+
+pub mod cache;
+pub mod error;
+pub mod kkt;
+pub mod problem;
+pub mod qmatrix;
+pub mod settings;
+pub mod smo;
+pub mod solution;
+
+pub use error::SetupError;
+pub use problem::{Equality, QpProblem};
+pub use qmatrix::{DenseQ, QMatrix};
+pub use settings::SmoSettings;
+pub use smo::solve_smo;
+pub use solution::{Progress, Solution, Status};

@@ -1,0 +1,58 @@
+//! Solver settings: plain data with defaults, validated once.
+
+use crate::error::SetupError;
+use std::time::Duration;
+
+/// Settings of [`crate::solve_smo`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct SmoSettings {
+    /// Stop when the maximal violation `m(α) − M(α)` (or, without the
+    /// equality, the largest projected-gradient entry) is at most `tol`.
+    /// Default `1e-3`, as LIBSVM's `-e`.
+    pub tol: f64,
+    /// Stop with [`crate::Status::MaxIterations`] after this many
+    /// two-variable steps. `None`: no limit.
+    pub max_iter: Option<u64>,
+    /// Stop with [`crate::Status::TimeLimit`] after this wall time. `None`:
+    /// no limit.
+    pub time_limit: Option<Duration>,
+    /// Byte budget of the column cache. Default 200 MiB.
+    pub cache_bytes: usize,
+    /// Temporarily remove variables that sit at a bound and are unlikely to
+    /// move (Joachims 1999; Fan, Chen & Lin 2005). Default on.
+    pub shrinking: bool,
+    /// Call the progress callback at most this often. Default one second.
+    pub progress_interval: Duration,
+}
+
+impl Default for SmoSettings {
+    fn default() -> Self {
+        Self {
+            tol: 1e-3,
+            max_iter: None,
+            time_limit: None,
+            cache_bytes: 200 << 20,
+            shrinking: true,
+            progress_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+impl SmoSettings {
+    /// Checks every field's range.
+    pub fn validate(&self) -> Result<(), SetupError> {
+        if !(self.tol.is_finite() && self.tol > 0.0) {
+            return Err(SetupError::InvalidSetting {
+                name: "tol",
+                reason: format!("must be a positive finite number, got {}", self.tol),
+            });
+        }
+        if self.max_iter == Some(0) {
+            return Err(SetupError::InvalidSetting {
+                name: "max_iter",
+                reason: "must be at least 1".into(),
+            });
+        }
+        Ok(())
+    }
+}

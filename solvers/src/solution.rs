@@ -1,0 +1,63 @@
+//! What a solver returns: the point, how it ended, and its own optimality
+//! measure.
+
+use std::time::Duration;
+
+/// How a solve ended. Reaching a limit is a status, not an error: the
+/// solution is still feasible and can be certified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Status {
+    /// The optimality measure fell to the tolerance.
+    Converged,
+    /// The iteration limit was reached first.
+    MaxIterations,
+    /// The time limit was reached first.
+    TimeLimit,
+}
+
+impl Status {
+    /// A stable lower-case name, as written in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Converged => "converged",
+            Status::MaxIterations => "max_iterations",
+            Status::TimeLimit => "time_limit",
+        }
+    }
+}
+
+/// The result of a solve.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Solution {
+    /// The final point, feasible for the box and the equality.
+    pub alpha: Vec<f64>,
+    /// The gradient `Qα + p` at `alpha`, as maintained by the solver.
+    pub gradient: Vec<f64>,
+    /// The objective `½αᵀQα + pᵀα`, computed from `alpha` and `gradient`.
+    pub objective: f64,
+    /// The multiplier `ν` of the equality (with `Qα + p + νy` zero on free
+    /// variables), or `None` without the equality. For an SVM dual this is
+    /// the bias `b`.
+    pub equality_multiplier: Option<f64>,
+    /// The solver's own optimality measure at the end (see the crate docs).
+    pub max_violation: f64,
+    /// How the solve ended.
+    pub status: Status,
+    /// Iterations done (two-variable steps for SMO).
+    pub iterations: u64,
+    /// Wall time of the solve.
+    pub elapsed: Duration,
+}
+
+/// A snapshot passed to the progress callback.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Progress {
+    /// Iterations so far.
+    pub iterations: u64,
+    /// The current maximal violation.
+    pub max_violation: f64,
+    /// Variables still active (not shrunk).
+    pub active: usize,
+    /// Time since the solve started.
+    pub elapsed: Duration,
+}

@@ -1,0 +1,125 @@
+//! Typed errors for bad input, each naming the file, line and column.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// What is wrong with the input.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DataErrorKind {
+    /// The file could not be read.
+    Io(String),
+    /// The file holds no samples.
+    Empty,
+    /// A line has no label.
+    MissingLabel,
+    /// A label or value is not a number.
+    NotANumber(String),
+    /// A label or value is NaN or infinite.
+    NotFinite(String),
+    /// A LIBSVM `index:value` pair is malformed.
+    BadPair(String),
+    /// A feature index of 0 (LIBSVM indices are 1-based).
+    IndexZero,
+    /// A feature index not larger than the one before it on the line.
+    NonIncreasingIndex {
+        /// The previous index.
+        previous: usize,
+        /// This index.
+        index: usize,
+    },
+    /// A feature index above [`super::MAX_FEATURE_INDEX`].
+    IndexTooLarge(usize),
+    /// A CSV row with another number of fields than the first row.
+    FieldCount {
+        /// Fields expected.
+        expected: usize,
+        /// Fields found.
+        found: usize,
+    },
+    /// The CSV label column does not exist.
+    NoSuchColumn(usize),
+    /// Only one distinct label where two are needed.
+    SingleClass(f64),
+    /// More than two distinct labels for a binary problem.
+    TooManyClasses(usize),
+    /// Features and labels (or other parts) do not fit together.
+    Shape(String),
+}
+
+impl fmt::Display for DataErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DataErrorKind::Io(e) => write!(f, "cannot read: {e}"),
+            DataErrorKind::Empty => write!(f, "no samples: the file is empty"),
+            DataErrorKind::MissingLabel => write!(f, "missing label"),
+            DataErrorKind::NotANumber(t) => write!(f, "not a number: {t:?}"),
+            DataErrorKind::NotFinite(t) => write!(f, "value is not finite (NaN or infinity): {t:?}"),
+            DataErrorKind::BadPair(t) => write!(f, "expected index:value, found {t:?}"),
+            DataErrorKind::IndexZero => write!(f, "feature index 0 (indices start at 1)"),
+            DataErrorKind::NonIncreasingIndex { previous, index } => write!(
+                f,
+                "feature index {index} is not larger than the previous index {previous} (indices must be strictly increasing)"
+            ),
+            DataErrorKind::IndexTooLarge(i) => write!(
+                f,
+                "feature index {i} is above the limit {}",
+                super::MAX_FEATURE_INDEX
+            ),
+            DataErrorKind::FieldCount { expected, found } => {
+                write!(f, "expected {expected} fields, found {found}")
+            }
+            DataErrorKind::NoSuchColumn(c) => write!(f, "label column {c} does not exist"),
+            DataErrorKind::SingleClass(l) => {
+                write!(f, "only one class (label {l}): a binary SVM needs two")
+            }
+            DataErrorKind::TooManyClasses(k) => {
+                write!(f, "{k} distinct labels: a binary SVM needs exactly two")
+            }
+            DataErrorKind::Shape(s) => write!(f, "{s}"),
+        }
+    }
+}
+
+/// Bad input: where (file, 1-based line and column, when known) and what.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataError {
+    /// The file, when the data came from one.
+    pub path: Option<PathBuf>,
+    /// 1-based line number.
+    pub line: Option<usize>,
+    /// 1-based column (character position) of the offending token.
+    pub column: Option<usize>,
+    /// What is wrong.
+    pub kind: DataErrorKind,
+}
+
+impl DataError {
+    /// An error at `path`, `line` (1-based).
+    pub fn new(path: Option<PathBuf>, line: Option<usize>, kind: DataErrorKind) -> Self {
+        Self { path, line, column: None, kind }
+    }
+
+    /// The same error at a 1-based column.
+    pub fn at_column(mut self, column: usize) -> Self {
+        self.column = Some(column);
+        self
+    }
+}
+
+impl fmt::Display for DataError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.path {
+            Some(p) => write!(f, "{}", p.display())?,
+            None => write!(f, "<data>")?,
+        }
+        if let Some(l) = self.line {
+            write!(f, ":{l}")?;
+            if let Some(c) = self.column {
+                write!(f, ":{c}")?;
+            }
+        }
+        write!(f, ": {}", self.kind)
+    }
+}
+
+impl std::error::Error for DataError {}

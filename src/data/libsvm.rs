@@ -1,0 +1,1 @@
+//! LIBSVM sparse text format reader (being written).

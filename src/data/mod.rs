@@ -1,0 +1,343 @@
+//! Training data: feature rows (sparse CSR or dense), raw labels, and the
+//! mapping of two labels to ±1.
+//!
+//! Readers: [`libsvm`] (the LIBSVM sparse text format) and [`csv`]. Both
+//! produce a [`Dataset`]; features are stored in CSR and switched to dense
+//! rows when the density makes dense kernel evaluation faster
+//! ([`Features::compact`]).
+
+pub mod csv;
+mod error;
+pub mod libsvm;
+
+pub use error::{DataError, DataErrorKind};
+
+use std::path::PathBuf;
+
+/// Feature indices above this are refused as a format error (LIBSVM files
+/// use 1-based indices; a stray huge index would allocate a huge dense `w`).
+pub const MAX_FEATURE_INDEX: usize = 1 << 26;
+
+/// Rows stored in compressed sparse row form, 0-based column indices strictly
+/// increasing within a row, zeros not stored.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SparseRows {
+    /// Row `i` occupies `indptr[i]..indptr[i + 1]` of `indices` and `values`.
+    pub indptr: Vec<usize>,
+    /// Column indices (0-based).
+    pub indices: Vec<u32>,
+    /// Values.
+    pub values: Vec<f64>,
+    /// Number of columns (at least one more than the largest index).
+    pub n_cols: usize,
+}
+
+/// Rows stored densely, row-major.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DenseRows {
+    /// `n_rows × n_cols` values, row-major.
+    pub values: Vec<f64>,
+    /// Number of rows.
+    pub n_rows: usize,
+    /// Number of columns.
+    pub n_cols: usize,
+}
+
+/// One row of a feature matrix.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Row<'a> {
+    /// Sparse: 0-based indices (strictly increasing) and values.
+    Sparse {
+        /// Column indices.
+        indices: &'a [u32],
+        /// Values.
+        values: &'a [f64],
+    },
+    /// Dense: every column.
+    Dense(&'a [f64]),
+}
+
+impl Row<'_> {
+    /// `Σ xₖ²`.
+    pub fn squared_norm(&self) -> f64 {
+        match self {
+            Row::Sparse { values, .. } => values.iter().map(|v| v * v).sum(),
+            Row::Dense(v) => v.iter().map(|v| v * v).sum(),
+        }
+    }
+
+    /// Adds this row into the dense vector `out` (length ≥ n_cols).
+    pub fn scatter_into(&self, out: &mut [f64]) {
+        match self {
+            Row::Sparse { indices, values } => {
+                for (&k, &v) in indices.iter().zip(values.iter()) {
+                    out[k as usize] += v;
+                }
+            }
+            Row::Dense(v) => out[..v.len()].iter_mut().zip(v.iter()).for_each(|(o, x)| *o += x),
+        }
+    }
+
+    /// Sets the entries this row touched in `out` back to zero (undoes
+    /// [`Row::scatter_into`] on a zero vector without an O(d) clear).
+    pub fn clear_from(&self, out: &mut [f64]) {
+        match self {
+            Row::Sparse { indices, .. } => indices.iter().for_each(|&k| out[k as usize] = 0.0),
+            Row::Dense(v) => out[..v.len()].iter_mut().for_each(|o| *o = 0.0),
+        }
+    }
+
+    /// `⟨self, dense⟩` where `dense` has length ≥ n_cols.
+    pub fn dot_dense(&self, dense: &[f64]) -> f64 {
+        match self {
+            Row::Sparse { indices, values } => indices
+                .iter()
+                .zip(values.iter())
+                .map(|(&k, &v)| v * dense[k as usize])
+                .sum(),
+            Row::Dense(v) => v.iter().zip(dense).map(|(a, b)| a * b).sum(),
+        }
+    }
+
+    /// `⟨self, other⟩` (sparse–sparse by merging indices).
+    pub fn dot(&self, other: &Row<'_>) -> f64 {
+        match (self, other) {
+            (Row::Dense(a), Row::Dense(b)) => a.iter().zip(b.iter()).map(|(x, y)| x * y).sum(),
+            (Row::Dense(a), s @ Row::Sparse { .. }) | (s @ Row::Sparse { .. }, Row::Dense(a)) => {
+                match s {
+                    Row::Sparse { indices, values } => indices
+                        .iter()
+                        .zip(values.iter())
+                        .filter(|(&k, _)| (k as usize) < a.len())
+                        .map(|(&k, &v)| v * a[k as usize])
+                        .sum(),
+                    Row::Dense(_) => unreachable!("matched as sparse"),
+                }
+            }
+            (
+                Row::Sparse { indices: ia, values: va },
+                Row::Sparse { indices: ib, values: vb },
+            ) => {
+                let (mut p, mut q, mut sum) = (0, 0, 0.0);
+                while p < ia.len() && q < ib.len() {
+                    match ia[p].cmp(&ib[q]) {
+                        std::cmp::Ordering::Less => p += 1,
+                        std::cmp::Ordering::Greater => q += 1,
+                        std::cmp::Ordering::Equal => {
+                            sum += va[p] * vb[q];
+                            p += 1;
+                            q += 1;
+                        }
+                    }
+                }
+                sum
+            }
+        }
+    }
+}
+
+/// A feature matrix, one row per sample.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Features {
+    /// Compressed sparse rows.
+    Sparse(SparseRows),
+    /// Dense row-major storage.
+    Dense(DenseRows),
+}
+
+impl Features {
+    /// Number of rows (samples).
+    pub fn n_rows(&self) -> usize {
+        match self {
+            Features::Sparse(s) => s.indptr.len().saturating_sub(1),
+            Features::Dense(d) => d.n_rows,
+        }
+    }
+
+    /// Number of columns (features).
+    pub fn n_cols(&self) -> usize {
+        match self {
+            Features::Sparse(s) => s.n_cols,
+            Features::Dense(d) => d.n_cols,
+        }
+    }
+
+    /// Number of stored non-zeros (for dense storage: the non-zero values).
+    pub fn nnz(&self) -> usize {
+        match self {
+            Features::Sparse(s) => s.values.len(),
+            Features::Dense(d) => d.values.iter().filter(|v| **v != 0.0).count(),
+        }
+    }
+
+    /// Stored entries: non-zeros for sparse storage, every cell for dense
+    /// storage (O(1), unlike [`Features::nnz`]).
+    pub fn nnz_hint(&self) -> usize {
+        match self {
+            Features::Sparse(s) => s.values.len(),
+            Features::Dense(d) => d.values.len(),
+        }
+    }
+
+    /// Row `i`.
+    pub fn row(&self, i: usize) -> Row<'_> {
+        match self {
+            Features::Sparse(s) => {
+                let r = s.indptr[i]..s.indptr[i + 1];
+                Row::Sparse { indices: &s.indices[r.clone()], values: &s.values[r] }
+            }
+            Features::Dense(d) => Row::Dense(&d.values[i * d.n_cols..(i + 1) * d.n_cols]),
+        }
+    }
+
+    /// Builds sparse features from rows of `(0-based index, value)` pairs
+    /// (indices strictly increasing within a row; zeros are dropped).
+    pub fn from_sparse_rows(rows: &[Vec<(u32, f64)>], n_cols: usize) -> Self {
+        let mut s = SparseRows { indptr: vec![0], n_cols, ..Default::default() };
+        for row in rows {
+            for &(k, v) in row {
+                if v != 0.0 {
+                    s.indices.push(k);
+                    s.values.push(v);
+                }
+            }
+            s.indptr.push(s.indices.len());
+        }
+        Features::Sparse(s)
+    }
+
+    /// Builds dense features from a row-major slice.
+    pub fn from_dense(values: Vec<f64>, n_rows: usize, n_cols: usize) -> Self {
+        assert_eq!(values.len(), n_rows * n_cols, "dense features need n_rows × n_cols values");
+        Features::Dense(DenseRows { values, n_rows, n_cols })
+    }
+
+    /// Widens the column count (e.g. to match a training set); never narrows.
+    pub fn set_n_cols(&mut self, n_cols: usize) {
+        match self {
+            Features::Sparse(s) => s.n_cols = s.n_cols.max(n_cols),
+            Features::Dense(d) if n_cols > d.n_cols => {
+                let mut v = vec![0.0; d.n_rows * n_cols];
+                for i in 0..d.n_rows {
+                    v[i * n_cols..i * n_cols + d.n_cols]
+                        .copy_from_slice(&d.values[i * d.n_cols..(i + 1) * d.n_cols]);
+                }
+                *d = DenseRows { values: v, n_rows: d.n_rows, n_cols };
+            }
+            Features::Dense(_) => {}
+        }
+    }
+
+    /// Switches sparse storage to dense when at least 40 % of the entries are
+    /// non-zero and the dense matrix takes at most 1 GiB: a dense dot product
+    /// then costs less than the index gathers of a sparse one.
+    pub fn compact(self) -> Self {
+        match self {
+            Features::Sparse(s) => {
+                let n = s.indptr.len().saturating_sub(1);
+                let cells = n.saturating_mul(s.n_cols);
+                if cells > 0 && cells <= (1 << 27) && s.values.len() * 10 >= cells * 4 {
+                    let mut values = vec![0.0; cells];
+                    for i in 0..n {
+                        for p in s.indptr[i]..s.indptr[i + 1] {
+                            values[i * s.n_cols + s.indices[p] as usize] = s.values[p];
+                        }
+                    }
+                    Features::Dense(DenseRows { values, n_rows: n, n_cols: s.n_cols })
+                } else {
+                    Features::Sparse(s)
+                }
+            }
+            dense => dense,
+        }
+    }
+}
+
+/// Where a dataset was read from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Source {
+    /// The path as given.
+    pub path: PathBuf,
+    /// SHA-256 of the file's bytes, lower-case hex.
+    pub sha256: String,
+}
+
+/// Samples with their raw labels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset {
+    /// Feature rows.
+    pub features: Features,
+    /// The label of each row, as written in the file (parsed as a number).
+    pub labels: Vec<f64>,
+    /// The file it came from, if any.
+    pub source: Option<Source>,
+}
+
+/// Two labels mapped to ±1, LIBSVM's way: the first label seen is `+1`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BinaryLabels {
+    /// The raw label mapped to `+1`.
+    pub positive: f64,
+    /// The raw label mapped to `−1`.
+    pub negative: f64,
+    /// `yᵢ ∈ {+1, −1}` for every row.
+    pub y: Vec<f64>,
+}
+
+impl Dataset {
+    /// Builds a dataset from features and labels held in memory.
+    pub fn new(features: Features, labels: Vec<f64>) -> Result<Self, DataError> {
+        if features.n_rows() != labels.len() {
+            return Err(DataError::new(
+                None,
+                None,
+                DataErrorKind::Shape(format!(
+                    "{} feature rows but {} labels",
+                    features.n_rows(),
+                    labels.len()
+                )),
+            ));
+        }
+        if features.n_rows() == 0 {
+            return Err(DataError::new(None, None, DataErrorKind::Empty));
+        }
+        Ok(Self { features, labels, source: None })
+    }
+
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// True when there are no samples.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// The distinct labels in order of first appearance.
+    pub fn classes(&self) -> Vec<f64> {
+        let mut seen: Vec<f64> = Vec::new();
+        for &l in &self.labels {
+            if !seen.contains(&l) {
+                seen.push(l);
+            }
+        }
+        seen
+    }
+
+    /// Maps exactly two distinct labels to ±1 (first seen is `+1`). One class
+    /// or more than two is an error naming the file.
+    pub fn binary_labels(&self) -> Result<BinaryLabels, DataError> {
+        let classes = self.classes();
+        let path = self.source.as_ref().map(|s| s.path.clone());
+        match classes.as_slice() {
+            [pos, neg] => Ok(BinaryLabels {
+                positive: *pos,
+                negative: *neg,
+                y: self.labels.iter().map(|&l| if l == *pos { 1.0 } else { -1.0 }).collect(),
+            }),
+            [only] => Err(DataError::new(path, None, DataErrorKind::SingleClass(*only))),
+            _ => Err(DataError::new(path, None, DataErrorKind::TooManyClasses(classes.len()))),
+        }
+    }
+}

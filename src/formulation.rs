@@ -1,0 +1,232 @@
+//! Binary SVM formulations and the dual quadratic programs they lead to.
+//!
+//! Data `(xᵢ, yᵢ)`, `yᵢ ∈ {+1, −1}`, feature map `φ` with kernel
+//! `K(a, b) = ⟨φ(a), φ(b)⟩`, decision function `f(x) = ⟨w, φ(x)⟩ + b`.
+//! Per-sample costs `Cᵢ = C·w₊` for `yᵢ = +1` and `Cᵢ = C·w₋` for `yᵢ = −1`
+//! (LIBSVM's `-wi` weights; both 1 by default).
+//!
+//! # L2 loss (squared slack) — the default
+//! Primal:
+//! ```text
+//!     min  ½‖w‖² + Σ (Cᵢ/2) ξᵢ²   s.t.  yᵢ(⟨w, φ(xᵢ)⟩ + b) ≥ 1 − ξᵢ
+//! ```
+//! Lagrangian with `αᵢ ≥ 0` for the margin constraints and `βᵢ ≥ 0` for
+//! `ξᵢ ≥ 0` (the latter redundant, shown to see that it drops out):
+//! ```text
+//!     L = ½‖w‖² + Σ (Cᵢ/2)ξᵢ² + Σ αᵢ(1 − ξᵢ − yᵢ(⟨w, φ(xᵢ)⟩ + b)) − Σ βᵢξᵢ
+//! ```
+//! Stationarity: `∂L/∂w = 0 ⇒ w = Σ αᵢyᵢφ(xᵢ)`; `∂L/∂b = 0 ⇒ Σ αᵢyᵢ = 0`;
+//! `∂L/∂ξᵢ = 0 ⇒ Cᵢξᵢ = αᵢ + βᵢ`. A negative `ξᵢ` can always be raised to 0
+//! without breaking a constraint and lowers the objective, so `ξ ≥ 0` is
+//! inactive at the optimum and `β = 0`, `ξᵢ = αᵢ/Cᵢ`. Substituting,
+//! ```text
+//!     max  Σ αᵢ − ½ αᵀ(YKY + D)α   s.t.  yᵀα = 0,  α ≥ 0,   D = diag(1/Cᵢ)
+//! ```
+//! with no upper bound on `α`. For `αᵢ > 0` complementary slackness gives
+//! `yᵢ f(xᵢ) = 1 − αᵢ/Cᵢ`, which determines `b`.
+//!
+//! # L1 loss (hinge)
+//! ```text
+//!     min  ½‖w‖² + Σ Cᵢ ξᵢ   s.t.  yᵢ(⟨w, φ(xᵢ)⟩ + b) ≥ 1 − ξᵢ,  ξᵢ ≥ 0
+//! ```
+//! Here `Cᵢ = αᵢ + βᵢ` with `βᵢ ≥ 0`, so the dual is
+//! ```text
+//!     max  Σ αᵢ − ½ αᵀYKYα   s.t.  yᵀα = 0,  0 ≤ αᵢ ≤ Cᵢ
+//! ```
+//! (Cortes & Vapnik 1995; LIBSVM's C-SVC).
+//!
+//! # No bias
+//! With `f(x) = ⟨w, φ(x)⟩` there is no `b`, no `∂L/∂b`, and so no equality
+//! constraint `yᵀα = 0`.
+//!
+//! # As a QP for [`solvers`]
+//! Both duals are `min ½αᵀQα + pᵀα` with `Q = YKY + D` (`D = 0` for L1),
+//! `p = −1`, `l = 0`, `u = Cᵢ` (L1) or `+∞` (L2), and `yᵀα = 0` unless the
+//! bias is off. The solver's equality multiplier `ν` is `b`.
+//!
+//! # Conventions of other tools
+//! - LIBSVM prints `obj`, the minimisation form: `obj = −(our dual
+//!   objective)`. Its `rho` is `−b`.
+//! - LIBLINEAR's L2 loss is `C·Σξᵢ²` (no ½), so `C_ours = 2·C_liblinear`.
+//!   LIBLINEAR has no unregularised bias: its `-B` appends a constant
+//!   feature, which our no-bias formulation reproduces with that feature.
+
+use crate::kernel::KernelMatrix;
+use serde::{Deserialize, Serialize};
+use solvers::QMatrix;
+
+/// The loss on the slack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Loss {
+    /// Squared slack `(Cᵢ/2)ξᵢ²` (the default).
+    L2,
+    /// Hinge `Cᵢξᵢ`.
+    L1,
+}
+
+impl Loss {
+    /// A stable lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Loss::L2 => "l2",
+            Loss::L1 => "l1",
+        }
+    }
+}
+
+/// A binary SVM formulation.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Formulation {
+    /// The loss.
+    pub loss: Loss,
+    /// The cost `C > 0`.
+    pub c: f64,
+    /// The weight multiplying `C` for the class mapped to `+1`.
+    pub weight_positive: f64,
+    /// The weight multiplying `C` for the class mapped to `−1`.
+    pub weight_negative: f64,
+    /// Whether `f` has the unregularised bias `b` (and the dual the equality).
+    pub bias: bool,
+}
+
+impl Default for Formulation {
+    fn default() -> Self {
+        Self { loss: Loss::L2, c: 1.0, weight_positive: 1.0, weight_negative: 1.0, bias: true }
+    }
+}
+
+impl Formulation {
+    /// Checks `C` and the weights are positive and finite.
+    pub fn validate(&self) -> Result<(), String> {
+        for (name, v) in [
+            ("C", self.c),
+            ("weight of the positive class", self.weight_positive),
+            ("weight of the negative class", self.weight_negative),
+        ] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(format!("{name} must be a positive finite number, got {v}"));
+            }
+        }
+        if !(self.c * self.weight_positive).is_normal() || !(self.c * self.weight_negative).is_normal()
+        {
+            return Err("C times a class weight must be a positive normal number".into());
+        }
+        Ok(())
+    }
+
+    /// `Cᵢ` for a sample with label `y` (±1).
+    pub fn cost(&self, y: f64) -> f64 {
+        if y > 0.0 {
+            self.c * self.weight_positive
+        } else {
+            self.c * self.weight_negative
+        }
+    }
+
+    /// The dual upper bound `uᵢ`: `Cᵢ` for L1, `+∞` for L2.
+    pub fn upper_bound(&self, y: f64) -> f64 {
+        match self.loss {
+            Loss::L1 => self.cost(y),
+            Loss::L2 => f64::INFINITY,
+        }
+    }
+
+    /// The diagonal added to `YKY`: `1/Cᵢ` for L2, 0 for L1.
+    pub fn diagonal_shift(&self, y: f64) -> f64 {
+        match self.loss {
+            Loss::L1 => 0.0,
+            Loss::L2 => 1.0 / self.cost(y),
+        }
+    }
+
+    /// The per-sample loss of the primal at margin `m = yᵢ f(xᵢ)`, cost
+    /// included: `Cᵢ·max(0, 1 − m)` or `(Cᵢ/2)·max(0, 1 − m)²`.
+    pub fn loss_value(&self, y: f64, margin: f64) -> f64 {
+        let xi = (1.0 - margin).max(0.0);
+        match self.loss {
+            Loss::L1 => self.cost(y) * xi,
+            Loss::L2 => 0.5 * self.cost(y) * xi * xi,
+        }
+    }
+}
+
+/// The dual QP's data apart from `Q`: `p = −1`, bounds and signs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DualData {
+    /// `p = −1`.
+    pub linear: Vec<f64>,
+    /// `l = 0`.
+    pub lower: Vec<f64>,
+    /// `uᵢ`.
+    pub upper: Vec<f64>,
+    /// `yᵢ`.
+    pub signs: Vec<f64>,
+    /// Whether `yᵀα = 0` applies.
+    pub equality: bool,
+}
+
+impl DualData {
+    /// The dual of `formulation` for labels `y`.
+    pub fn new(formulation: &Formulation, y: &[f64]) -> Self {
+        Self {
+            linear: vec![-1.0; y.len()],
+            lower: vec![0.0; y.len()],
+            upper: y.iter().map(|&yi| formulation.upper_bound(yi)).collect(),
+            signs: y.to_vec(),
+            equality: formulation.bias,
+        }
+    }
+
+    /// The solver's view.
+    pub fn problem<'a>(&'a self, initial: Option<&'a [f64]>) -> solvers::QpProblem<'a> {
+        solvers::QpProblem {
+            linear: &self.linear,
+            equality: self
+                .equality
+                .then_some(solvers::Equality { signs: &self.signs, rhs: 0.0 }),
+            lower: &self.lower,
+            upper: &self.upper,
+            initial,
+        }
+    }
+}
+
+/// `Q = YKY + D` over a kernel matrix, never stored: columns are computed
+/// on demand (the solver caches them).
+#[derive(Debug, Clone)]
+pub struct DualHessian<'a> {
+    kernel: KernelMatrix<'a>,
+    y: &'a [f64],
+    shift: Vec<f64>,
+}
+
+impl<'a> DualHessian<'a> {
+    /// `Q` for `formulation` on `kernel` with labels `y`.
+    pub fn new(kernel: KernelMatrix<'a>, y: &'a [f64], formulation: &Formulation) -> Self {
+        let shift = y.iter().map(|&yi| formulation.diagonal_shift(yi)).collect();
+        Self { kernel, y, shift }
+    }
+}
+
+impl QMatrix for DualHessian<'_> {
+    fn dim(&self) -> usize {
+        self.y.len()
+    }
+
+    fn diagonal(&self, out: &mut [f64]) {
+        self.kernel.diagonal(out);
+        out.iter_mut().zip(&self.shift).for_each(|(o, s)| *o += s);
+    }
+
+    fn column(&self, j: usize, rows: &[usize], out: &mut [f64]) {
+        self.kernel.column(j, rows, out);
+        let yj = self.y[j];
+        for (o, &i) in out.iter_mut().zip(rows) {
+            *o *= self.y[i] * yj;
+            if i == j {
+                *o += self.shift[j];
+            }
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! The JSON report (interface being written — issue 2, scope 7).

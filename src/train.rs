@@ -1,0 +1,101 @@
+//! Training: dataset → formulation → dual QP → SMO → model.
+
+use crate::data::{BinaryLabels, DataError, Dataset};
+use crate::formulation::{DualData, DualHessian, Formulation};
+use crate::kernel::{Kernel, KernelMatrix};
+use crate::model::{LabelMapping, Model};
+use solvers::{Progress, SetupError, SmoSettings, Status};
+use std::time::Duration;
+
+/// What to train.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainOptions {
+    /// The formulation (loss, C, weights, bias).
+    pub formulation: Formulation,
+    /// The kernel, parameters resolved (see [`default_gamma`]).
+    pub kernel: Kernel,
+    /// SMO settings.
+    pub smo: SmoSettings,
+}
+
+/// LIBSVM's default `γ = 1 / number of features` (1 when there are none).
+pub fn default_gamma(n_features: usize) -> f64 {
+    1.0 / n_features.max(1) as f64
+}
+
+/// Why training could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// The data cannot be used (e.g. a single class).
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// An option is out of range.
+    #[error("invalid option: {0}")]
+    Option(String),
+    /// The QP solver refused the problem.
+    #[error("solver setup: {0}")]
+    Setup(#[from] SetupError),
+}
+
+/// How the solver ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SolveSummary {
+    /// How the solve ended.
+    pub status: Status,
+    /// SMO iterations.
+    pub iterations: u64,
+    /// The dual objective `Σαᵢ − ½αᵀQα` as the solver tracked it.
+    pub dual_objective: f64,
+    /// The solver's maximal violation at the end.
+    pub max_violation: f64,
+    /// Wall time of the solve.
+    pub elapsed: Duration,
+}
+
+/// A trained model with the dual solution it came from.
+#[derive(Debug, Clone)]
+pub struct Trained {
+    /// The model.
+    pub model: Model,
+    /// The dual solution `α`, one entry per training row.
+    pub alpha: Vec<f64>,
+    /// The labels as ±1.
+    pub labels: BinaryLabels,
+    /// How the solve went.
+    pub summary: SolveSummary,
+}
+
+/// Trains a binary SVM on `data`. `progress` is called about once a second
+/// during long solves.
+pub fn train(
+    data: &Dataset,
+    options: &TrainOptions,
+    progress: Option<&(dyn Fn(&Progress) + Sync)>,
+) -> Result<Trained, TrainError> {
+    options.formulation.validate().map_err(TrainError::Option)?;
+    options.kernel.validate().map_err(TrainError::Option)?;
+    options.smo.validate()?;
+    let labels = data.binary_labels()?;
+    let kernel = KernelMatrix::new(&data.features, options.kernel);
+    let q = DualHessian::new(kernel, &labels.y, &options.formulation);
+    let dual = DualData::new(&options.formulation, &labels.y);
+    let solution = solvers::solve_smo(&q, &dual.problem(None), &options.smo, progress)?;
+    let bias = solution.equality_multiplier.unwrap_or(0.0);
+    let model = Model::from_dual(
+        &data.features,
+        &labels.y,
+        &solution.alpha,
+        bias,
+        options.formulation,
+        options.kernel,
+        LabelMapping { positive: labels.positive, negative: labels.negative },
+    );
+    let summary = SolveSummary {
+        status: solution.status,
+        iterations: solution.iterations,
+        dual_objective: -solution.objective,
+        max_violation: solution.max_violation,
+        elapsed: solution.elapsed,
+    };
+    Ok(Trained { model, alpha: solution.alpha, labels, summary })
+}
