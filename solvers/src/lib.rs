@@ -22,7 +22,8 @@
 //! - [`error`]: [`SetupError`], what is wrong with the problem or settings;
 //! - [`smo`]: sequential minimal optimisation with second-order working-set
 //!   selection (Fan, Chen & Lin, JMLR 6, 2005), shrinking and the cache;
-//! - [`kkt`]: first-order optimality measures shared by the solvers.
+//! - [`kkt`]: first-order optimality measures shared by the solvers;
+//! - [`projection`]: exact projection onto the feasible set.
 //!
 //! # Optimality
 //! Write `G = Qα + p` for the gradient. With the equality constraint, `α` is
@@ -38,6 +39,7 @@ pub mod cache;
 pub mod error;
 pub mod kkt;
 pub mod problem;
+pub mod projection;
 pub mod qmatrix;
 pub mod settings;
 pub mod smo;

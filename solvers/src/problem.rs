@@ -42,7 +42,11 @@ impl QpProblem<'_> {
             if len == n {
                 Ok(())
             } else {
-                Err(SetupError::DimensionMismatch { what, expected: n, found: len })
+                Err(SetupError::DimensionMismatch {
+                    what,
+                    expected: n,
+                    found: len,
+                })
             }
         };
         check_len("Q", q_dim)?;
@@ -51,29 +55,49 @@ impl QpProblem<'_> {
         if let Some(init) = self.initial {
             check_len("initial point", init.len())?;
             if let Some(i) = init.iter().position(|v| !v.is_finite()) {
-                return Err(SetupError::NonFinite { what: "initial point", index: i });
+                return Err(SetupError::NonFinite {
+                    what: "initial point",
+                    index: i,
+                });
             }
         }
         if let Some(i) = self.linear.iter().position(|v| !v.is_finite()) {
-            return Err(SetupError::NonFinite { what: "linear term", index: i });
+            return Err(SetupError::NonFinite {
+                what: "linear term",
+                index: i,
+            });
         }
         for i in 0..n {
             let (l, u) = (self.lower[i], self.upper[i]);
             if !l.is_finite() || u.is_nan() || u < l {
-                return Err(SetupError::InvalidBounds { index: i, lower: l, upper: u });
+                return Err(SetupError::InvalidBounds {
+                    index: i,
+                    lower: l,
+                    upper: u,
+                });
             }
         }
         if let Some(eq) = self.equality {
             check_len("equality signs", eq.signs.len())?;
             if let Some(i) = eq.signs.iter().position(|&s| s != 1.0 && s != -1.0) {
-                return Err(SetupError::InvalidSign { index: i, value: eq.signs[i] });
+                return Err(SetupError::InvalidSign {
+                    index: i,
+                    value: eq.signs[i],
+                });
             }
             if !eq.rhs.is_finite() {
-                return Err(SetupError::NonFinite { what: "equality right-hand side", index: 0 });
+                return Err(SetupError::NonFinite {
+                    what: "equality right-hand side",
+                    index: 0,
+                });
             }
             let (lo, hi) = self.equality_range(eq.signs);
             if eq.rhs < lo || eq.rhs > hi {
-                return Err(SetupError::InfeasibleEquality { rhs: eq.rhs, min: lo, max: hi });
+                return Err(SetupError::InfeasibleEquality {
+                    rhs: eq.rhs,
+                    min: lo,
+                    max: hi,
+                });
             }
         }
         Ok(())

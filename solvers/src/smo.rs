@@ -1,12 +1,711 @@
-//! SMO (being written).
-use crate::{Progress, QMatrix, QpProblem, SetupError, SmoSettings, Solution};
-/// Solves the QP.
+//! Sequential minimal optimisation for
+//! `min ½αᵀQα + pᵀα  s.t. yᵀα = Δ (optional), l ≤ α ≤ u` (`uᵢ` may be `+∞`).
+//!
+//! # Algorithm
+//! Decomposition with the smallest working sets (Platt 1998; Chang & Lin,
+//! LIBSVM, ACM TIST 2011):
+//! - **With the equality**, each iteration picks a pair `(i, j)` by the
+//!   second-order rule WSS3 of Fan, Chen & Lin (JMLR 6, 2005, §2):
+//!   `i = argmax { −yₜGₜ : t ∈ I_up }`, then among `t ∈ I_low` with
+//!   `bₜ = −yᵢGᵢ + yₜGₜ > 0` the `j` minimising `−bₜ² / aₜ`, where
+//!   `aₜ = Qᵢᵢ + Qₜₜ − 2yᵢyₜQᵢₜ` (replaced by `τ = 10⁻¹²` when not
+//!   positive). It then moves along `Δαᵢ = yᵢt`, `Δαⱼ = −yⱼt`, which keeps
+//!   `yᵀα` fixed, with the exact minimiser `t = bⱼ / aⱼ` clipped to the box.
+//!   An infinite upper bound only removes a clip.
+//! - **Without it**, each iteration changes one variable: the one whose
+//!   clipped Newton step `t = clip(αᵢ − Gᵢ/Qᵢᵢ, lᵢ, uᵢ) − αᵢ` decreases the
+//!   objective most (`−Gᵢt − ½Qᵢᵢt²`), the one-variable analogue of WSS3.
+//!
+//! Stopping: the maximal violation `m(α) − M(α)` (or the projected-gradient
+//! norm) at most `tol`, see [`crate::kkt`]. A limit reached first is a
+//! [`Status`], and the point returned is feasible.
+//!
+//! # Shrinking and the cache
+//! Every `min(n, 1000)` iterations, variables at a bound whose gradient says
+//! they would leave the working-set candidates anyway are moved behind the
+//! active prefix (Joachims 1999; Chang & Lin 2011, §5.1). Their gradients
+//! are rebuilt from `Ḡ = Σ_{j at a bound, αⱼ ≠ 0} αⱼQ_{:j}` (kept for all
+//! rows) and the free variables before the final optimality check, which is
+//! therefore made on all variables. Columns of `Q` restricted to the active
+//! rows live in an LRU [`ColumnCache`] with a byte budget.
+//!
+//! # Determinism
+//! The iteration is sequential; the only parallel work is inside
+//! [`QMatrix::column`], whose entries are independent, so the result is the
+//! same for any number of threads.
+
+use crate::cache::ColumnCache;
+use crate::kkt;
+use crate::problem::QpProblem;
+use crate::projection;
+use crate::{Progress, QMatrix, SetupError, SmoSettings, Solution, Status};
+use std::time::Instant;
+
+/// The curvature used when `aₜ ≤ 0` (LIBSVM's `TAU`).
+const TAU: f64 = 1e-12;
+
+/// Where a variable sits relative to its bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    Lower,
+    Upper,
+    Free,
+}
+
+/// The chosen working set, or the verdict that none is needed.
+enum Selection {
+    Pair(usize, usize),
+    Single(usize),
+    Optimal,
+}
+
+/// Solver state, all arrays in working order (`perm[pos]` is the original
+/// index of the variable at position `pos`; the active set is `0..active`).
+struct Smo<'a> {
+    q: &'a dyn QMatrix,
+    n: usize,
+    equality: bool,
+    active: usize,
+    perm: Vec<usize>,
+    y: Vec<f64>,
+    p: Vec<f64>,
+    lower: Vec<f64>,
+    upper: Vec<f64>,
+    qd: Vec<f64>,
+    alpha: Vec<f64>,
+    grad: Vec<f64>,
+    grad_bar: Vec<f64>,
+    place: Vec<Place>,
+    cache: ColumnCache,
+    tol: f64,
+    unshrunk: bool,
+    /// Rows of all positions, `perm` as passed to `QMatrix::column`.
+    scratch: Vec<f64>,
+}
+
+/// Solves the problem with SMO. Errors only for an invalid problem or
+/// settings; limits end with a [`Status`].
+///
+/// `progress` is called at most once per `settings.progress_interval`.
 pub fn solve_smo(
     q: &dyn QMatrix,
     problem: &QpProblem<'_>,
     settings: &SmoSettings,
     progress: Option<&(dyn Fn(&Progress) + Sync)>,
 ) -> Result<Solution, SetupError> {
-    let _ = (q, problem, settings, progress);
-    unimplemented!()
+    let start = Instant::now();
+    settings.validate()?;
+    problem.validate(q.dim())?;
+    let n = problem.dim();
+    let mut qd = vec![0.0; n];
+    q.diagonal(&mut qd);
+    if let Some(i) = qd.iter().position(|d| !d.is_finite() || *d < 0.0) {
+        return Err(SetupError::NonFinite {
+            what: "diagonal of Q (or negative)",
+            index: i,
+        });
+    }
+    let alpha0 = initial_point(problem)?;
+    let mut smo = Smo::new(q, problem, qd, alpha0, settings);
+    let (status, iterations) = smo.run(settings, progress, start);
+    Ok(smo.finish(problem, status, iterations, start))
+}
+
+/// The starting point: `problem.initial` (or 0) projected onto the feasible
+/// set.
+fn initial_point(problem: &QpProblem<'_>) -> Result<Vec<f64>, SetupError> {
+    let zeros;
+    let v = match problem.initial {
+        Some(v) => v,
+        None => {
+            zeros = vec![0.0; problem.dim()];
+            &zeros
+        }
+    };
+    match problem.equality {
+        Some(eq) => projection::project(v, eq.signs, eq.rhs, problem.lower, problem.upper),
+        None => Ok(projection::project_box(v, problem.lower, problem.upper)),
+    }
+}
+
+impl<'a> Smo<'a> {
+    fn new(
+        q: &'a dyn QMatrix,
+        problem: &QpProblem<'_>,
+        qd: Vec<f64>,
+        alpha: Vec<f64>,
+        settings: &SmoSettings,
+    ) -> Self {
+        let n = problem.dim();
+        let y = match problem.equality {
+            Some(eq) => eq.signs.to_vec(),
+            None => vec![1.0; n],
+        };
+        let mut smo = Smo {
+            q,
+            n,
+            equality: problem.equality.is_some(),
+            active: n,
+            perm: (0..n).collect(),
+            y,
+            p: problem.linear.to_vec(),
+            lower: problem.lower.to_vec(),
+            upper: problem.upper.to_vec(),
+            qd,
+            alpha,
+            grad: problem.linear.to_vec(),
+            grad_bar: vec![0.0; n],
+            place: vec![Place::Free; n],
+            cache: ColumnCache::new(n, settings.cache_bytes),
+            tol: settings.tol,
+            unshrunk: false,
+            scratch: vec![0.0; n],
+        };
+        for i in 0..n {
+            smo.place[i] = smo.place_of(i);
+        }
+        // G = p + Σⱼ αⱼ Q_{:j};  Ḡ = Σ over bounded j with αⱼ ≠ 0.
+        for j in 0..n {
+            let a = smo.alpha[j];
+            if a != 0.0 {
+                let col = smo.full_column(j);
+                for i in 0..n {
+                    smo.grad[i] += a * col[i];
+                }
+                if smo.place[j] != Place::Free {
+                    for i in 0..n {
+                        smo.grad_bar[i] += a * col[i];
+                    }
+                }
+            }
+        }
+        smo
+    }
+
+    fn place_of(&self, i: usize) -> Place {
+        if self.alpha[i] >= self.upper[i] {
+            Place::Upper
+        } else if self.alpha[i] <= self.lower[i] {
+            Place::Lower
+        } else {
+            Place::Free
+        }
+    }
+
+    /// `Ḡ` counts `αⱼQ_{:j}` for bounded variables with `αⱼ ≠ 0`.
+    fn bar_weight(&self, i: usize) -> f64 {
+        if self.place[i] == Place::Free {
+            0.0
+        } else {
+            self.alpha[i]
+        }
+    }
+
+    /// The column at position `pos` over rows `0..len`, through the cache.
+    fn column(&mut self, pos: usize, len: usize, protect: Option<usize>) {
+        let start = self.cache.prepare(pos, len, protect);
+        if start < len {
+            let out = &mut self.cache.column_mut(pos)[start..len];
+            self.q.column(self.perm[pos], &self.perm[start..len], out);
+        }
+    }
+
+    /// The full column at position `pos` (all `n` rows, working order),
+    /// computed without the cache into `scratch`, returned as a copy.
+    fn full_column(&mut self, pos: usize) -> Vec<f64> {
+        self.q.column(self.perm[pos], &self.perm, &mut self.scratch);
+        self.scratch.clone()
+    }
+
+    fn run(
+        &mut self,
+        settings: &SmoSettings,
+        progress: Option<&(dyn Fn(&Progress) + Sync)>,
+        start: Instant,
+    ) -> (Status, u64) {
+        let shrink_every = self.n.clamp(1, 1000) as u64;
+        let mut counter = shrink_every;
+        let mut iterations: u64 = 0;
+        let mut last_report = start;
+        let status = loop {
+            if settings.max_iter.is_some_and(|m| iterations >= m) {
+                break Status::MaxIterations;
+            }
+            if iterations % 16 == 0 {
+                let now = Instant::now();
+                if settings
+                    .time_limit
+                    .is_some_and(|t| now.duration_since(start) >= t)
+                {
+                    break Status::TimeLimit;
+                }
+                if let Some(report) = progress {
+                    if now.duration_since(last_report) >= settings.progress_interval {
+                        last_report = now;
+                        report(&Progress {
+                            iterations,
+                            max_violation: self.violation(),
+                            active: self.active,
+                            elapsed: now.duration_since(start),
+                        });
+                    }
+                }
+            }
+            counter -= 1;
+            if counter == 0 {
+                counter = shrink_every;
+                if settings.shrinking {
+                    self.shrink();
+                }
+            }
+            let mut selection = self.select();
+            if matches!(selection, Selection::Optimal) {
+                // Optimal on the active set: check all variables.
+                self.reconstruct_gradient();
+                self.active = self.n;
+                selection = self.select();
+                if matches!(selection, Selection::Optimal) {
+                    break Status::Converged;
+                }
+                counter = 1;
+            }
+            iterations += 1;
+            let bounded = match selection {
+                Selection::Pair(i, j) => self.step_pair(i, j),
+                Selection::Single(i) => self.step_single(i),
+                Selection::Optimal => unreachable!("handled above"),
+            };
+            if !bounded {
+                break Status::Unbounded;
+            }
+        };
+        if self.active < self.n {
+            self.reconstruct_gradient();
+            self.active = self.n;
+        }
+        (status, iterations)
+    }
+
+    /// The working set by WSS3 (pair) or the best single coordinate.
+    fn select(&mut self) -> Selection {
+        if self.equality {
+            self.select_pair()
+        } else {
+            self.select_single()
+        }
+    }
+
+    fn in_up(&self, t: usize) -> bool {
+        if self.y[t] > 0.0 {
+            self.place[t] != Place::Upper
+        } else {
+            self.place[t] != Place::Lower
+        }
+    }
+
+    fn in_low(&self, t: usize) -> bool {
+        if self.y[t] > 0.0 {
+            self.place[t] != Place::Lower
+        } else {
+            self.place[t] != Place::Upper
+        }
+    }
+
+    fn select_pair(&mut self) -> Selection {
+        let mut gmax = f64::NEG_INFINITY;
+        let mut i_best = None;
+        for t in 0..self.active {
+            if self.in_up(t) {
+                let v = -self.y[t] * self.grad[t];
+                if v >= gmax {
+                    gmax = v;
+                    i_best = Some(t);
+                }
+            }
+        }
+        let Some(i) = i_best else {
+            return Selection::Optimal;
+        };
+        self.column(i, self.active, None);
+        let qi = self.cache.column(i);
+        let mut gmin = f64::INFINITY;
+        let mut best = f64::INFINITY;
+        let mut j_best = None;
+        for t in 0..self.active {
+            if !self.in_low(t) {
+                continue;
+            }
+            let v = -self.y[t] * self.grad[t];
+            gmin = gmin.min(v);
+            let b = gmax - v;
+            if b > 0.0 {
+                let a = self.qd[i] + self.qd[t] - 2.0 * self.y[i] * self.y[t] * qi[t];
+                let obj = -(b * b) / if a > 0.0 { a } else { TAU };
+                if obj <= best {
+                    best = obj;
+                    j_best = Some(t);
+                }
+            }
+        }
+        match j_best {
+            Some(j) if gmax - gmin > self.tol => Selection::Pair(i, j),
+            _ => Selection::Optimal,
+        }
+    }
+
+    fn select_single(&self) -> Selection {
+        let mut worst: f64 = 0.0;
+        let mut best_gain = f64::NEG_INFINITY;
+        let mut pick = None;
+        for t in 0..self.active {
+            let (g, v) = (self.grad[t], self.single_violation(t));
+            if v <= 0.0 {
+                continue;
+            }
+            worst = worst.max(v);
+            let room = if g < 0.0 {
+                self.upper[t] - self.alpha[t]
+            } else {
+                self.alpha[t] - self.lower[t]
+            };
+            let step = if self.qd[t] > 0.0 {
+                (g.abs() / self.qd[t]).min(room)
+            } else {
+                room
+            };
+            let gain = if step.is_finite() {
+                g.abs() * step - 0.5 * self.qd[t] * step * step
+            } else {
+                f64::INFINITY
+            };
+            if gain > best_gain {
+                best_gain = gain;
+                pick = Some(t);
+            }
+        }
+        match pick {
+            Some(t) if worst > self.tol => Selection::Single(t),
+            _ => Selection::Optimal,
+        }
+    }
+
+    /// The projected-gradient entry of position `t`.
+    fn single_violation(&self, t: usize) -> f64 {
+        let g = self.grad[t];
+        match self.place[t] {
+            Place::Lower => (-g).max(0.0),
+            Place::Upper => g.max(0.0),
+            Place::Free => g.abs(),
+        }
+    }
+
+    /// The current optimality measure on the active set.
+    fn violation(&self) -> f64 {
+        if self.equality {
+            let (mut m, mut big_m) = (f64::NEG_INFINITY, f64::INFINITY);
+            for t in 0..self.active {
+                let v = -self.y[t] * self.grad[t];
+                if self.in_up(t) {
+                    m = m.max(v);
+                }
+                if self.in_low(t) {
+                    big_m = big_m.min(v);
+                }
+            }
+            if m.is_finite() && big_m.is_finite() {
+                (m - big_m).max(0.0)
+            } else {
+                0.0
+            }
+        } else {
+            (0..self.active)
+                .map(|t| self.single_violation(t))
+                .fold(0.0, f64::max)
+        }
+    }
+
+    /// Moves `αᵢ += yᵢt`, `αⱼ −= yⱼt` with the exact clipped minimiser `t`.
+    /// Returns false when the objective is unbounded along the direction.
+    fn step_pair(&mut self, i: usize, j: usize) -> bool {
+        self.column(i, self.active, None);
+        self.column(j, self.active, Some(i));
+        let (yi, yj) = (self.y[i], self.y[j]);
+        let qij = self.cache.column(i)[j];
+        let a = self.qd[i] + self.qd[j] - 2.0 * yi * yj * qij;
+        let b = -yi * self.grad[i] + yj * self.grad[j];
+        // Room along the direction for each variable.
+        let room_i = if yi > 0.0 {
+            self.upper[i] - self.alpha[i]
+        } else {
+            self.alpha[i] - self.lower[i]
+        };
+        let room_j = if yj > 0.0 {
+            self.alpha[j] - self.lower[j]
+        } else {
+            self.upper[j] - self.alpha[j]
+        };
+        let t_star = if a > 0.0 { b / a } else { f64::INFINITY };
+        let t = t_star.min(room_i).min(room_j);
+        if !t.is_finite() {
+            return false;
+        }
+        let (old_i, old_j) = (self.alpha[i], self.alpha[j]);
+        let mut new_i = old_i + yi * t;
+        let mut new_j = old_j - yj * t;
+        // Land exactly on a bound that limited the step.
+        if t == room_i {
+            new_i = if yi > 0.0 {
+                self.upper[i]
+            } else {
+                self.lower[i]
+            };
+        }
+        if t == room_j {
+            new_j = if yj > 0.0 {
+                self.lower[j]
+            } else {
+                self.upper[j]
+            };
+        }
+        new_i = new_i.max(self.lower[i]).min(self.upper[i]);
+        new_j = new_j.max(self.lower[j]).min(self.upper[j]);
+        let (di, dj) = (new_i - old_i, new_j - old_j);
+        self.alpha[i] = new_i;
+        self.alpha[j] = new_j;
+        {
+            let (qi, qj) = (self.cache.column(i), self.cache.column(j));
+            for (k, g) in self.grad[..self.active].iter_mut().enumerate() {
+                *g += qi[k] * di + qj[k] * dj;
+            }
+        }
+        self.update_place(i, old_i, Some(j));
+        self.update_place(j, old_j, Some(i));
+        true
+    }
+
+    /// Moves one variable by its clipped Newton step.
+    fn step_single(&mut self, i: usize) -> bool {
+        self.column(i, self.active, None);
+        let g = self.grad[i];
+        let old = self.alpha[i];
+        let target = if self.qd[i] > 0.0 {
+            old - g / self.qd[i]
+        } else if g < 0.0 {
+            f64::INFINITY
+        } else {
+            f64::NEG_INFINITY
+        };
+        let new = target.max(self.lower[i]).min(self.upper[i]);
+        if !new.is_finite() {
+            return false;
+        }
+        let d = new - old;
+        self.alpha[i] = new;
+        let qi = self.cache.column(i);
+        for (k, gk) in self.grad[..self.active].iter_mut().enumerate() {
+            *gk += qi[k] * d;
+        }
+        self.update_place(i, old, None);
+        true
+    }
+
+    /// Refreshes the place of `pos` after `α` changed from `old`, keeping
+    /// `Ḡ` in step (one full column when the bounded weight changes).
+    fn update_place(&mut self, pos: usize, old: f64, protect: Option<usize>) {
+        let before = if self.place[pos] == Place::Free {
+            0.0
+        } else {
+            old
+        };
+        self.place[pos] = self.place_of(pos);
+        let after = self.bar_weight(pos);
+        let delta = after - before;
+        if delta != 0.0 {
+            self.column(pos, self.n, protect);
+            let col = self.cache.column(pos);
+            for (g, c) in self.grad_bar.iter_mut().zip(col) {
+                *g += delta * c;
+            }
+        }
+    }
+
+    /// Whether a bounded variable can be set aside (LIBSVM's `be_shrunk`,
+    /// generalised to the one-variable case).
+    fn can_shrink(&self, t: usize, gmax_up: f64, gmax_low: f64) -> bool {
+        let g = self.grad[t];
+        if self.equality {
+            let v = -self.y[t] * g;
+            match (self.place[t], self.y[t] > 0.0) {
+                (Place::Upper, true) | (Place::Lower, false) => v > gmax_up,
+                (Place::Lower, true) | (Place::Upper, false) => -v > gmax_low,
+                (Place::Free, _) => false,
+            }
+        } else {
+            match self.place[t] {
+                Place::Lower => g > gmax_up,
+                Place::Upper => -g > gmax_up,
+                Place::Free => false,
+            }
+        }
+    }
+
+    fn shrink(&mut self) {
+        // gmax_up = m(α) = max_{I_up} −yG; gmax_low = −M(α) = max_{I_low} yG.
+        let (mut gmax_up, mut gmax_low) = (f64::NEG_INFINITY, f64::NEG_INFINITY);
+        if self.equality {
+            for t in 0..self.active {
+                let v = -self.y[t] * self.grad[t];
+                if self.in_up(t) {
+                    gmax_up = gmax_up.max(v);
+                }
+                if self.in_low(t) {
+                    gmax_low = gmax_low.max(-v);
+                }
+            }
+        } else {
+            gmax_up = self.violation();
+            gmax_low = gmax_up;
+        }
+        let measure = if self.equality {
+            gmax_up + gmax_low
+        } else {
+            gmax_up
+        };
+        if !self.unshrunk && measure <= 10.0 * self.tol {
+            self.unshrunk = true;
+            self.reconstruct_gradient();
+            self.active = self.n;
+        }
+        let mut t = 0;
+        while t < self.active {
+            if self.can_shrink(t, gmax_up, gmax_low) {
+                self.active -= 1;
+                while self.active > t {
+                    if !self.can_shrink(self.active, gmax_up, gmax_low) {
+                        self.swap(t, self.active);
+                        break;
+                    }
+                    self.active -= 1;
+                }
+            }
+            t += 1;
+        }
+    }
+
+    fn swap(&mut self, i: usize, j: usize) {
+        self.cache.swap(i, j);
+        self.perm.swap(i, j);
+        self.y.swap(i, j);
+        self.p.swap(i, j);
+        self.lower.swap(i, j);
+        self.upper.swap(i, j);
+        self.qd.swap(i, j);
+        self.alpha.swap(i, j);
+        self.grad.swap(i, j);
+        self.grad_bar.swap(i, j);
+        self.place.swap(i, j);
+    }
+
+    /// Rebuilds `G` on the inactive positions:
+    /// `Gₖ = pₖ + Ḡₖ + Σ_{j free} αⱼQₖⱼ` (free variables are all active).
+    fn reconstruct_gradient(&mut self) {
+        if self.active == self.n {
+            return;
+        }
+        for k in self.active..self.n {
+            self.grad[k] = self.p[k] + self.grad_bar[k];
+        }
+        let free: Vec<usize> = (0..self.active)
+            .filter(|&t| self.place[t] == Place::Free && self.alpha[t] != 0.0)
+            .collect();
+        if free.is_empty() {
+            return;
+        }
+        let inactive = self.n - self.active;
+        if free.len() <= inactive {
+            // One column per free variable over the inactive rows.
+            let mut col = vec![0.0; inactive];
+            for &j in &free {
+                self.q
+                    .column(self.perm[j], &self.perm[self.active..], &mut col);
+                let a = self.alpha[j];
+                for (g, c) in self.grad[self.active..].iter_mut().zip(&col) {
+                    *g += a * c;
+                }
+            }
+        } else {
+            // One column per inactive variable over the free rows.
+            let rows: Vec<usize> = free.iter().map(|&t| self.perm[t]).collect();
+            let mut col = vec![0.0; rows.len()];
+            for k in self.active..self.n {
+                self.q.column(self.perm[k], &rows, &mut col);
+                let s: f64 = free.iter().zip(&col).map(|(&t, c)| self.alpha[t] * c).sum();
+                self.grad[k] += s;
+            }
+        }
+    }
+
+    /// LIBSVM's `calculate_rho`, negated: the equality multiplier `ν` with
+    /// `Gᵢ + νyᵢ = 0` on free variables, averaged; without free variables
+    /// the midpoint of the interval the bounded ones allow.
+    fn multiplier(&self) -> f64 {
+        let (mut ub, mut lb) = (f64::INFINITY, f64::NEG_INFINITY);
+        let (mut n_free, mut sum_free) = (0usize, 0.0);
+        for t in 0..self.n {
+            let yg = self.y[t] * self.grad[t];
+            match (self.place[t], self.y[t] > 0.0) {
+                (Place::Upper, false) | (Place::Lower, true) => ub = ub.min(yg),
+                (Place::Upper, true) | (Place::Lower, false) => lb = lb.max(yg),
+                (Place::Free, _) => {
+                    n_free += 1;
+                    sum_free += yg;
+                }
+            }
+        }
+        let rho = if n_free > 0 {
+            sum_free / n_free as f64
+        } else if ub.is_finite() && lb.is_finite() {
+            (ub + lb) / 2.0
+        } else if ub.is_finite() {
+            ub
+        } else if lb.is_finite() {
+            lb
+        } else {
+            0.0
+        };
+        -rho
+    }
+
+    fn finish(
+        self,
+        problem: &QpProblem<'_>,
+        status: Status,
+        iterations: u64,
+        start: Instant,
+    ) -> Solution {
+        let equality_multiplier = self.equality.then(|| self.multiplier());
+        let mut alpha = vec![0.0; self.n];
+        let mut gradient = vec![0.0; self.n];
+        for pos in 0..self.n {
+            alpha[self.perm[pos]] = self.alpha[pos];
+            gradient[self.perm[pos]] = self.grad[pos];
+        }
+        let objective = alpha
+            .iter()
+            .zip(&gradient)
+            .zip(problem.linear)
+            .map(|((a, g), p)| 0.5 * a * (g + p))
+            .sum();
+        let max_violation = kkt::max_violation(problem, &alpha, &gradient);
+        Solution {
+            alpha,
+            gradient,
+            objective,
+            equality_multiplier,
+            max_violation,
+            status,
+            iterations,
+            elapsed: start.elapsed(),
+        }
+    }
 }

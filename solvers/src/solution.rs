@@ -13,6 +13,9 @@ pub enum Status {
     MaxIterations,
     /// The time limit was reached first.
     TimeLimit,
+    /// The objective decreases without bound along a feasible ray (possible
+    /// only when some `uᵢ = +∞` and `Q` is singular along that ray).
+    Unbounded,
 }
 
 impl Status {
@@ -22,6 +25,7 @@ impl Status {
             Status::Converged => "converged",
             Status::MaxIterations => "max_iterations",
             Status::TimeLimit => "time_limit",
+            Status::Unbounded => "unbounded",
         }
     }
 }

@@ -1,0 +1,314 @@
+//! SMO on random convex QPs: feasibility, the KKT measure recomputed from
+//! `Qα + p` (not the solver's gradient), optimality against random feasible
+//! points, shrinking on/off agreement, and limits reported as statuses.
+
+use proptest::prelude::*;
+use solvers::projection::project;
+use solvers::{kkt, solve_smo, DenseQ, Equality, QMatrix, QpProblem, SmoSettings, Status};
+
+/// A random problem: `Q = AAᵀ + εI`, bounds, optional equality.
+#[derive(Debug, Clone)]
+struct Case {
+    n: usize,
+    q: Vec<f64>,
+    p: Vec<f64>,
+    lower: Vec<f64>,
+    upper: Vec<f64>,
+    signs: Option<Vec<f64>>,
+    rhs: f64,
+}
+
+fn case() -> impl Strategy<Value = Case> {
+    (
+        2usize..30,
+        1usize..6,
+        any::<bool>(),
+        any::<bool>(),
+        any::<u64>(),
+    )
+        .prop_map(|(n, rank, with_eq, ridge, seed)| {
+            let mut s = seed | 1;
+            let mut next = move || {
+                // xorshift64*: a small deterministic generator for test data.
+                s ^= s >> 12;
+                s ^= s << 25;
+                s ^= s >> 27;
+                (s.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
+            };
+            let a: Vec<f64> = (0..n * rank).map(|_| 2.0 * next() - 1.0).collect();
+            let eps = if ridge { 0.1 } else { 0.0 };
+            let mut q = vec![0.0; n * n];
+            for i in 0..n {
+                for j in 0..=i {
+                    let v: f64 = (0..rank).map(|k| a[i * rank + k] * a[j * rank + k]).sum();
+                    q[i * n + j] = v + if i == j { eps } else { 0.0 };
+                    q[j * n + i] = q[i * n + j];
+                }
+            }
+            let p: Vec<f64> = (0..n).map(|_| 2.0 * next() - 1.5).collect();
+            let lower: Vec<f64> = (0..n)
+                .map(|_| if next() < 0.5 { 0.0 } else { -next() })
+                .collect();
+            // Infinite upper bounds only where the ridge makes Q definite.
+            let upper: Vec<f64> = lower
+                .iter()
+                .map(|l| {
+                    if ridge && next() < 0.5 {
+                        f64::INFINITY
+                    } else {
+                        l + 0.1 + 3.0 * next()
+                    }
+                })
+                .collect();
+            let signs: Vec<f64> = (0..n)
+                .map(|_| if next() < 0.5 { 1.0 } else { -1.0 })
+                .collect();
+            // A right-hand side some box point attains.
+            let rhs = (0..n)
+                .map(|i| {
+                    let u = if upper[i].is_finite() {
+                        upper[i]
+                    } else {
+                        lower[i] + 2.0
+                    };
+                    signs[i] * (lower[i] + next() * (u - lower[i]))
+                })
+                .sum();
+            Case {
+                n,
+                q,
+                p,
+                lower,
+                upper,
+                signs: with_eq.then_some(signs),
+                rhs,
+            }
+        })
+}
+
+impl Case {
+    fn problem(&self) -> QpProblem<'_> {
+        QpProblem {
+            linear: &self.p,
+            equality: self.signs.as_ref().map(|s| Equality {
+                signs: s,
+                rhs: self.rhs,
+            }),
+            lower: &self.lower,
+            upper: &self.upper,
+            initial: None,
+        }
+    }
+
+    fn objective(&self, q: &DenseQ, a: &[f64]) -> (f64, Vec<f64>) {
+        let mut g = vec![0.0; self.n];
+        q.matvec(a, &mut g);
+        let obj = (0..self.n)
+            .map(|i| 0.5 * a[i] * g[i] + self.p[i] * a[i])
+            .sum();
+        g.iter_mut().zip(&self.p).for_each(|(g, p)| *g += p);
+        (obj, g)
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn smo_solves_random_qps(c in case(), seed in any::<u64>(), shrinking in any::<bool>()) {
+        let q = DenseQ::new(c.n, c.q.clone()).unwrap();
+        let tol = 1e-8;
+        let settings = SmoSettings { tol, shrinking, ..Default::default() };
+        let sol = solve_smo(&q, &c.problem(), &settings, None).unwrap();
+        prop_assert_eq!(sol.status, Status::Converged);
+        // Feasible.
+        for i in 0..c.n {
+            prop_assert!(c.lower[i] <= sol.alpha[i] && sol.alpha[i] <= c.upper[i]);
+        }
+        if let Some(s) = &c.signs {
+            let r: f64 = s.iter().zip(&sol.alpha).map(|(s, a)| s * a).sum::<f64>() - c.rhs;
+            prop_assert!(r.abs() <= 1e-9 * (1.0 + c.rhs.abs()), "equality residual {}", r);
+        }
+        // KKT from a gradient recomputed here.
+        let (obj, g) = c.objective(&q, &sol.alpha);
+        let viol = kkt::max_violation(&c.problem(), &sol.alpha, &g);
+        prop_assert!(viol <= tol + 1e-9, "violation {}", viol);
+        prop_assert!((obj - sol.objective).abs() <= 1e-9 * (1.0 + obj.abs()));
+        // No random feasible point does better.
+        let mut s = seed | 1;
+        for _ in 0..20 {
+            let v: Vec<f64> = (0..c.n).map(|i| {
+                s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+                let r = (s >> 11) as f64 / (1u64 << 53) as f64;
+                let u = if c.upper[i].is_finite() { c.upper[i] } else { c.lower[i] + 5.0 };
+                c.lower[i] + r * (u - c.lower[i])
+            }).collect();
+            let point = match &c.signs {
+                Some(sg) => project(&v, sg, c.rhs, &c.lower, &c.upper).unwrap(),
+                None => v,
+            };
+            let (other, _) = c.objective(&q, &point);
+            // Suboptimality at tolerance tol is at most ~tol·(diameter); be generous.
+            prop_assert!(obj <= other + 1e-6 * (1.0 + other.abs()), "{} > {}", obj, other);
+        }
+    }
+
+    #[test]
+    fn shrinking_does_not_change_the_optimum(c in case()) {
+        let q = DenseQ::new(c.n, c.q.clone()).unwrap();
+        let with = SmoSettings { tol: 1e-10, ..Default::default() };
+        let without = SmoSettings { shrinking: false, ..with.clone() };
+        let a = solve_smo(&q, &c.problem(), &with, None).unwrap();
+        let b = solve_smo(&q, &c.problem(), &without, None).unwrap();
+        prop_assert!((a.objective - b.objective).abs() <= 1e-7 * (1.0 + a.objective.abs()));
+    }
+}
+
+#[test]
+fn shrinking_with_a_tiny_cache_on_a_larger_problem() {
+    // n = 300 with a cache of two columns: exercises eviction, prefix
+    // extension, swaps and gradient reconstruction together.
+    let n = 300;
+    let x: Vec<f64> = (0..n)
+        .map(|i| ((i * 37 % 101) as f64 / 50.0) - 1.0)
+        .collect();
+    let y: Vec<f64> = (0..n)
+        .map(|i| if (i * 7919) % 3 == 0 { 1.0 } else { -1.0 })
+        .collect();
+    let mut q = vec![0.0; n * n];
+    for i in 0..n {
+        for j in 0..n {
+            q[i * n + j] = y[i] * y[j] * (-(x[i] - x[j]).powi(2)).exp();
+        }
+    }
+    let q = DenseQ::new(n, q).unwrap();
+    let p = vec![-1.0; n];
+    let (l, u) = (vec![0.0; n], vec![1.0; n]);
+    let problem = QpProblem {
+        linear: &p,
+        equality: Some(Equality {
+            signs: &y,
+            rhs: 0.0,
+        }),
+        lower: &l,
+        upper: &u,
+        initial: None,
+    };
+    let tiny = SmoSettings {
+        tol: 1e-9,
+        cache_bytes: 0,
+        ..Default::default()
+    };
+    let big = SmoSettings {
+        tol: 1e-9,
+        shrinking: false,
+        ..Default::default()
+    };
+    let a = solve_smo(&q, &problem, &tiny, None).unwrap();
+    let b = solve_smo(&q, &problem, &big, None).unwrap();
+    assert_eq!(a.status, Status::Converged);
+    assert!(
+        (a.objective - b.objective).abs() <= 1e-8 * b.objective.abs(),
+        "{} vs {}",
+        a.objective,
+        b.objective
+    );
+    let mut g = vec![0.0; n];
+    q.matvec(&a.alpha, &mut g);
+    g.iter_mut().for_each(|g| *g -= 1.0);
+    assert!(kkt::max_violation(&problem, &a.alpha, &g) <= 1e-9 + 1e-12);
+}
+
+#[test]
+fn limits_are_statuses_and_points_stay_feasible() {
+    let n = 50;
+    let mut q = vec![0.0; n * n];
+    for i in 0..n {
+        for j in 0..n {
+            q[i * n + j] = 1.0 / (1.0 + (i as f64 - j as f64).abs());
+        }
+    }
+    let q = DenseQ::new(n, q).unwrap();
+    let y: Vec<f64> = (0..n)
+        .map(|i| if i % 2 == 0 { 1.0 } else { -1.0 })
+        .collect();
+    let p = vec![-1.0; n];
+    let (l, u) = (vec![0.0; n], vec![f64::INFINITY; n]);
+    let problem = QpProblem {
+        linear: &p,
+        equality: Some(Equality {
+            signs: &y,
+            rhs: 0.0,
+        }),
+        lower: &l,
+        upper: &u,
+        initial: None,
+    };
+    let settings = SmoSettings {
+        tol: 1e-12,
+        max_iter: Some(3),
+        ..Default::default()
+    };
+    let sol = solve_smo(&q, &problem, &settings, None).unwrap();
+    assert_eq!(sol.status, Status::MaxIterations);
+    assert_eq!(sol.iterations, 3);
+    let r: f64 = y.iter().zip(&sol.alpha).map(|(y, a)| y * a).sum();
+    assert!(r.abs() < 1e-12);
+    let settings = SmoSettings {
+        time_limit: Some(std::time::Duration::ZERO),
+        ..Default::default()
+    };
+    let sol = solve_smo(&q, &problem, &settings, None).unwrap();
+    assert_eq!(sol.status, Status::TimeLimit);
+}
+
+#[test]
+fn unbounded_problem_is_a_status() {
+    // Q = 0, p = −1, α ≥ 0 unbounded above: the objective has no minimum.
+    let q = DenseQ::new(2, vec![0.0; 4]).unwrap();
+    let p = [-1.0, -1.0];
+    let (l, u) = ([0.0; 2], [f64::INFINITY; 2]);
+    let problem = QpProblem {
+        linear: &p,
+        equality: None,
+        lower: &l,
+        upper: &u,
+        initial: None,
+    };
+    let sol = solve_smo(&q, &problem, &SmoSettings::default(), None).unwrap();
+    assert_eq!(sol.status, Status::Unbounded);
+}
+
+#[test]
+fn setup_errors_are_errors() {
+    let q = DenseQ::new(2, vec![1.0, 0.0, 0.0, 1.0]).unwrap();
+    let p = [-1.0, -1.0];
+    let (l, u) = ([0.0; 2], [1.0; 2]);
+    let y = [1.0, 1.0];
+    let infeasible = QpProblem {
+        linear: &p,
+        equality: Some(Equality {
+            signs: &y,
+            rhs: 3.0,
+        }),
+        lower: &l,
+        upper: &u,
+        initial: None,
+    };
+    assert!(solve_smo(&q, &infeasible, &SmoSettings::default(), None).is_err());
+    let bad_tol = SmoSettings {
+        tol: -1.0,
+        ..Default::default()
+    };
+    let ok = QpProblem {
+        equality: None,
+        ..infeasible
+    };
+    assert!(solve_smo(&q, &ok, &bad_tol, None).is_err());
+    let short = [0.0];
+    let mismatched = QpProblem {
+        lower: &short,
+        ..ok
+    };
+    assert!(solve_smo(&q, &mismatched, &SmoSettings::default(), None).is_err());
+}
