@@ -96,7 +96,12 @@ pub struct DataError {
 impl DataError {
     /// An error at `path`, `line` (1-based).
     pub fn new(path: Option<PathBuf>, line: Option<usize>, kind: DataErrorKind) -> Self {
-        Self { path, line, column: None, kind }
+        Self {
+            path,
+            line,
+            column: None,
+            kind,
+        }
     }
 
     /// The same error at a 1-based column.

@@ -10,9 +10,10 @@ pub mod csv;
 mod error;
 pub mod libsvm;
 
+pub use csv::{CsvOptions, Header};
 pub use error::{DataError, DataErrorKind};
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Feature indices above this are refused as a format error (LIBSVM files
 /// use 1-based indices; a stray huge index would allocate a huge dense `w`).
@@ -74,7 +75,10 @@ impl Row<'_> {
                     out[k as usize] += v;
                 }
             }
-            Row::Dense(v) => out[..v.len()].iter_mut().zip(v.iter()).for_each(|(o, x)| *o += x),
+            Row::Dense(v) => out[..v.len()]
+                .iter_mut()
+                .zip(v.iter())
+                .for_each(|(o, x)| *o += x),
         }
     }
 
@@ -115,8 +119,14 @@ impl Row<'_> {
                 }
             }
             (
-                Row::Sparse { indices: ia, values: va },
-                Row::Sparse { indices: ib, values: vb },
+                Row::Sparse {
+                    indices: ia,
+                    values: va,
+                },
+                Row::Sparse {
+                    indices: ib,
+                    values: vb,
+                },
             ) => {
                 let (mut p, mut q, mut sum) = (0, 0, 0.0);
                 while p < ia.len() && q < ib.len() {
@@ -184,7 +194,10 @@ impl Features {
         match self {
             Features::Sparse(s) => {
                 let r = s.indptr[i]..s.indptr[i + 1];
-                Row::Sparse { indices: &s.indices[r.clone()], values: &s.values[r] }
+                Row::Sparse {
+                    indices: &s.indices[r.clone()],
+                    values: &s.values[r],
+                }
             }
             Features::Dense(d) => Row::Dense(&d.values[i * d.n_cols..(i + 1) * d.n_cols]),
         }
@@ -193,7 +206,11 @@ impl Features {
     /// Builds sparse features from rows of `(0-based index, value)` pairs
     /// (indices strictly increasing within a row; zeros are dropped).
     pub fn from_sparse_rows(rows: &[Vec<(u32, f64)>], n_cols: usize) -> Self {
-        let mut s = SparseRows { indptr: vec![0], n_cols, ..Default::default() };
+        let mut s = SparseRows {
+            indptr: vec![0],
+            n_cols,
+            ..Default::default()
+        };
         for row in rows {
             for &(k, v) in row {
                 if v != 0.0 {
@@ -208,8 +225,16 @@ impl Features {
 
     /// Builds dense features from a row-major slice.
     pub fn from_dense(values: Vec<f64>, n_rows: usize, n_cols: usize) -> Self {
-        assert_eq!(values.len(), n_rows * n_cols, "dense features need n_rows × n_cols values");
-        Features::Dense(DenseRows { values, n_rows, n_cols })
+        assert_eq!(
+            values.len(),
+            n_rows * n_cols,
+            "dense features need n_rows × n_cols values"
+        );
+        Features::Dense(DenseRows {
+            values,
+            n_rows,
+            n_cols,
+        })
     }
 
     /// Widens the column count (e.g. to match a training set); never narrows.
@@ -222,7 +247,11 @@ impl Features {
                     v[i * n_cols..i * n_cols + d.n_cols]
                         .copy_from_slice(&d.values[i * d.n_cols..(i + 1) * d.n_cols]);
                 }
-                *d = DenseRows { values: v, n_rows: d.n_rows, n_cols };
+                *d = DenseRows {
+                    values: v,
+                    n_rows: d.n_rows,
+                    n_cols,
+                };
             }
             Features::Dense(_) => {}
         }
@@ -243,7 +272,11 @@ impl Features {
                             values[i * s.n_cols + s.indices[p] as usize] = s.values[p];
                         }
                     }
-                    Features::Dense(DenseRows { values, n_rows: n, n_cols: s.n_cols })
+                    Features::Dense(DenseRows {
+                        values,
+                        n_rows: n,
+                        n_cols: s.n_cols,
+                    })
                 } else {
                     Features::Sparse(s)
                 }
@@ -301,7 +334,11 @@ impl Dataset {
         if features.n_rows() == 0 {
             return Err(DataError::new(None, None, DataErrorKind::Empty));
         }
-        Ok(Self { features, labels, source: None })
+        Ok(Self {
+            features,
+            labels,
+            source: None,
+        })
     }
 
     /// Number of samples.
@@ -334,10 +371,121 @@ impl Dataset {
             [pos, neg] => Ok(BinaryLabels {
                 positive: *pos,
                 negative: *neg,
-                y: self.labels.iter().map(|&l| if l == *pos { 1.0 } else { -1.0 }).collect(),
+                y: self
+                    .labels
+                    .iter()
+                    .map(|&l| if l == *pos { 1.0 } else { -1.0 })
+                    .collect(),
             }),
-            [only] => Err(DataError::new(path, None, DataErrorKind::SingleClass(*only))),
-            _ => Err(DataError::new(path, None, DataErrorKind::TooManyClasses(classes.len()))),
+            [only] => Err(DataError::new(
+                path,
+                None,
+                DataErrorKind::SingleClass(*only),
+            )),
+            _ => Err(DataError::new(
+                path,
+                None,
+                DataErrorKind::TooManyClasses(classes.len()),
+            )),
         }
+    }
+}
+
+/// The text format of a data file.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Format {
+    /// LIBSVM sparse text (`label idx:val …`), see [`libsvm`].
+    #[default]
+    Libsvm,
+    /// Delimited text, one sample a row, see [`csv`].
+    Csv(CsvOptions),
+}
+
+impl Format {
+    /// Guesses the format from the file name: `.csv` (any case) is CSV with
+    /// default options, `.tsv` is CSV with a tab delimiter, anything else is
+    /// LIBSVM.
+    pub fn from_extension(path: &Path) -> Self {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        match ext.as_deref() {
+            Some("csv") => Format::Csv(CsvOptions::default()),
+            Some("tsv") => Format::Csv(CsvOptions {
+                delimiter: b'\t',
+                ..CsvOptions::default()
+            }),
+            _ => Format::Libsvm,
+        }
+    }
+}
+
+/// Reads a data file in the given format (see [`libsvm::read_path`] and
+/// [`csv::read_path`]).
+pub fn read_path(path: &Path, format: &Format) -> Result<Dataset, DataError> {
+    match format {
+        Format::Libsvm => libsvm::read_path(path),
+        Format::Csv(options) => csv::read_path(path, options),
+    }
+}
+
+/// Reads a whole file, mapping a failure to [`DataErrorKind::Io`] naming it.
+pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, DataError> {
+    std::fs::read(path).map_err(|e| {
+        DataError::new(
+            Some(path.to_path_buf()),
+            None,
+            DataErrorKind::Io(e.to_string()),
+        )
+    })
+}
+
+impl Source {
+    /// The source record of `bytes` read from `path` (SHA-256 in lower-case
+    /// hex).
+    pub fn of_bytes(path: &Path, bytes: &[u8]) -> Self {
+        use sha2::{Digest, Sha256};
+        use std::fmt::Write;
+        let digest = Sha256::digest(bytes);
+        let mut sha256 = String::with_capacity(64);
+        for b in digest.iter() {
+            // Writing to a String cannot fail.
+            let _ = write!(sha256, "{b:02x}");
+        }
+        Self {
+            path: path.to_path_buf(),
+            sha256,
+        }
+    }
+}
+
+/// 1-based character column of byte offset `offset` in `line` (counts UTF-8
+/// lead bytes, so multi-byte characters count once).
+pub(crate) fn char_column(line: &[u8], offset: usize) -> usize {
+    line[..offset.min(line.len())]
+        .iter()
+        .filter(|&&b| (b & 0xC0) != 0x80)
+        .count()
+        + 1
+}
+
+/// Parses a finite number from a token. `Err` holds the kind: not a number
+/// (text not parseable as `f64`) or not finite (NaN, infinity, overflow).
+pub(crate) fn parse_finite(token: &[u8]) -> Result<f64, DataErrorKind> {
+    // Fast path for short unsigned integers (binary features such as `1`):
+    // below 10^15 < 2^53 every integer is an exact f64.
+    if !token.is_empty() && token.len() <= 15 && token.iter().all(u8::is_ascii_digit) {
+        let n = token
+            .iter()
+            .fold(0u64, |acc, &b| acc * 10 + u64::from(b - b'0'));
+        return Ok(n as f64);
+    }
+    let text = std::str::from_utf8(token)
+        .map_err(|_| DataErrorKind::NotANumber(String::from_utf8_lossy(token).into_owned()))?;
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        Ok(_) => Err(DataErrorKind::NotFinite(text.to_owned())),
+        Err(_) => Err(DataErrorKind::NotANumber(text.to_owned())),
     }
 }
