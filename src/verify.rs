@@ -1,9 +1,71 @@
 //! The verifier: an independent certificate of a dual solution.
-//! (Interface fixed; body being written — see issue 2, scope 6.)
+//!
+//! Given training rows `xᵢ`, labels `yᵢ ∈ {+1, −1}`, a [`Formulation`]
+//! (costs `Cᵢ`, loss, bias), a kernel `K` and a candidate `(α, b)`, the
+//! verifier recomputes everything from the data. It does not use the solver,
+//! its gradient, its cache, nor [`crate::kernel::KernelMatrix`]: kernel
+//! values are recomputed here, row by row over the support vectors
+//! (sparse storage: merge/scatter dot products; dense storage: blocks of
+//! [`crate::linalg::gram_block`] mapped through [`Kernel::from_dot`]).
+//!
+//! # What is computed
+//! ```text
+//!     gᵢ      = Σⱼ αⱼ yⱼ K(xᵢ, xⱼ)            (over αⱼ ≠ 0)
+//!     fᵢ      = gᵢ + b                        (b := 0 without bias)
+//!     ‖w‖²    = Σᵢ αᵢ yᵢ gᵢ
+//!     D(α)    = Σ αᵢ − ½‖w‖² − ½ Σ αᵢ²/Cᵢ     (last term for L2 only)
+//!     P(w, b) = ½‖w‖² + Σ ℓᵢ(yᵢ fᵢ)           (ℓ = Formulation::loss_value)
+//! ```
+//! **Best bias.** `h(b) = Σ ℓᵢ(yᵢ(gᵢ + b))` is convex in `b`. With
+//! `tᵢ = yᵢ − gᵢ` the slack of row `i` is `max(0, yᵢ(tᵢ − b))`: active for
+//! `yᵢ = +1, b < tᵢ` and for `yᵢ = −1, b > tᵢ`. For L1, `h` is piecewise
+//! linear with slope `−Σ_{yᵢ=+1, tᵢ>b} Cᵢ + Σ_{yᵢ=−1, tᵢ<b} Cᵢ`, which grows
+//! by `Cᵢ` at every breakpoint `tᵢ`; for L2, `h′(b) = Σ_active Cᵢ(b − tᵢ)`
+//! is continuous, piecewise linear and nondecreasing. A sweep over the
+//! sorted breakpoints (prefix/suffix sums, no subtractions) finds the piece
+//! where `h′` changes sign and minimises there exactly; when the minimum is
+//! attained on an interval the point of it closest to the given `b` is
+//! taken. `min_b P(w, b) = ½‖w‖² + min_b h(b)`; the reported value is never
+//! above `P(w, b)`.
+//!
+//! **Gap.** `absolute_gap = min_b P(w, b) − D(α)` and
+//! `relative_gap = absolute_gap / max(1, |min_b P|)`. By weak duality
+//! (Boyd & Vandenberghe, *Convex Optimization*, 2004, §5.2.2), for any
+//! dual-feasible `α` and any `(w, b)`: `P(w, b) ≥ P* = D* ≥ D(α)` (strong
+//! duality holds for these convex QPs with linear constraints, §5.2.3), so
+//! the gap bounds the suboptimality of both the primal point `w(α)` and
+//! the dual point `α`. It is a certificate only when `α` is feasible
+//! (see the bound and equality residuals) and `K` is positive semidefinite.
+//!
+//! **KKT.** With the minimisation-form gradient
+//! `Gᵢ = yᵢ gᵢ + [L2] αᵢ/Cᵢ − 1` and bounds `0 ≤ αᵢ ≤ uᵢ` (`uᵢ = Cᵢ` for L1,
+//! `+∞` for L2):
+//! - `bound_violation = maxᵢ max(0, −αᵢ, αᵢ − uᵢ)`;
+//! - `equality_violation = |Σ yᵢ αᵢ|` (0 without bias);
+//! - `max_violation`: with bias the maximal violating pair
+//!   `m(α) − M(α)`, `m = max_{I_up} −yᵢGᵢ`, `M = min_{I_low} −yᵢGᵢ`,
+//!   `I_up = {αᵢ < uᵢ, yᵢ = +1} ∪ {αᵢ > 0, yᵢ = −1}`,
+//!   `I_low = {αᵢ < uᵢ, yᵢ = −1} ∪ {αᵢ > 0, yᵢ = +1}` (Chang & Lin,
+//!   *LIBSVM: a library for support vector machines*, ACM TIST 2011, §4.1.2;
+//!   Keerthi et al. 2001), clamped at 0 and 0 when a set is empty; without
+//!   bias the largest projected-gradient entry (`max(0, −Gᵢ)` at `αᵢ = 0`,
+//!   `max(0, Gᵢ)` at `αᵢ = uᵢ`, `|Gᵢ|` otherwise);
+//! - `complementarity = maxᵢ` of `αᵢ·max(0, yᵢfᵢ − 1)` (multiplier of an
+//!   inactive margin constraint) and, for L1,
+//!   `(Cᵢ − αᵢ)·max(0, 1 − yᵢfᵢ)` (positive slack while `αᵢ < Cᵢ`), for
+//!   L2, `|αᵢ − Cᵢ·max(0, 1 − yᵢfᵢ)|` (stationarity `ξᵢ = αᵢ/Cᵢ`).
+//!
+//! # Determinism
+//! Each `gᵢ` is summed by one thread over the support vectors in increasing
+//! index order; rows are split into chunks of a fixed size, and all scalar
+//! reductions run sequentially over per-row values. The certificate is
+//! therefore bit-identical for any size of the rayon pool.
 
-use crate::data::Features;
-use crate::formulation::Formulation;
+use crate::data::{Features, Row};
+use crate::formulation::{Formulation, Loss};
 use crate::kernel::Kernel;
+use crate::linalg::gram_block;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// KKT residuals of a dual point.
@@ -41,11 +103,47 @@ pub struct Certificate {
     pub n_sv: usize,
     /// Support vectors at the upper bound (L1 only).
     pub n_bounded_sv: usize,
-    /// Fraction of training rows with `yᵢ f(xᵢ) > 0`.
+    /// Fraction of training rows with `yᵢ f(xᵢ) > 0` (1 for no rows).
     pub training_accuracy: f64,
 }
 
+/// A [`Certificate`] with the rows behind its worst residuals.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Detailed {
+    /// The certificate.
+    pub certificate: Certificate,
+    /// The rows attaining `max_violation`: `[i, j]` with `i ∈ I_up` giving
+    /// `m(α)` and `j ∈ I_low` giving `M(α)` (with bias), or `[i, i]` for the
+    /// largest projected-gradient entry (without). `None` when a set is
+    /// empty or there are no rows.
+    pub max_violating_pair: Option<[usize; 2]>,
+    /// The row attaining `complementarity` (`None` when there are no rows).
+    pub worst_complementarity: Option<usize>,
+    /// The bias used in `f`: the given `b`, or 0 without bias.
+    pub bias_used: f64,
+}
+
+/// Why [`try_verify`] refused its input.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum VerifyError {
+    /// A vector does not have one entry per feature row.
+    #[error("{what} has {got} entries but there are {expected} feature rows")]
+    Length {
+        /// Which input (`"y"` or `"alpha"`).
+        what: &'static str,
+        /// The number of feature rows.
+        expected: usize,
+        /// Its length.
+        got: usize,
+    },
+}
+
 /// Certifies `(α, b)` for `formulation` on `features`, labels `y` (±1).
+///
+/// # Panics
+/// When `y` or `alpha` does not have one entry per feature row (a
+/// programming error: both come from the training code). Use
+/// [`try_verify`] to get an error instead.
 pub fn verify(
     features: &Features,
     y: &[f64],
@@ -54,6 +152,578 @@ pub fn verify(
     alpha: &[f64],
     b: f64,
 ) -> Certificate {
-    let _ = (features, y, formulation, kernel, alpha, b);
-    unimplemented!("verifier being written")
+    match try_verify(features, y, formulation, kernel, alpha, b) {
+        Ok(c) => c,
+        Err(e) => panic!("verify: {e}"),
+    }
+}
+
+/// [`verify`], with mismatched lengths reported as a [`VerifyError`].
+pub fn try_verify(
+    features: &Features,
+    y: &[f64],
+    formulation: &Formulation,
+    kernel: Kernel,
+    alpha: &[f64],
+    b: f64,
+) -> Result<Certificate, VerifyError> {
+    try_verify_detailed(features, y, formulation, kernel, alpha, b).map(|d| d.certificate)
+}
+
+/// [`try_verify`], also naming the rows behind the worst residuals.
+pub fn try_verify_detailed(
+    features: &Features,
+    y: &[f64],
+    formulation: &Formulation,
+    kernel: Kernel,
+    alpha: &[f64],
+    b: f64,
+) -> Result<Detailed, VerifyError> {
+    let n = features.n_rows();
+    for (what, got) in [("y", y.len()), ("alpha", alpha.len())] {
+        if got != n {
+            return Err(VerifyError::Length {
+                what,
+                expected: n,
+                got,
+            });
+        }
+    }
+    let g = decision_values(features, kernel, y, alpha);
+    Ok(detailed_from_values(&g, y, formulation, alpha, b))
+}
+
+/// Rows per parallel task; fixed, so the work split never depends on the
+/// pool size.
+const ROW_CHUNK: usize = 64;
+
+/// Cells (`rows × columns`) of a gathered support-vector block on dense data.
+const SV_BLOCK_CELLS: usize = 1 << 18;
+
+/// At most this many columns are scattered into a dense scratch vector per
+/// task on sparse data; wider data uses the merge dot product.
+const MAX_SCATTER_COLS: usize = 1 << 22;
+
+/// `gᵢ = Σⱼ αⱼ yⱼ K(xᵢ, xⱼ)` over the `j` with `αⱼ ≠ 0`, for every row `i`,
+/// recomputed from the features (no kernel matrix, no solver state). Each
+/// `gᵢ` is summed over `j` in increasing order by a single thread, so the
+/// result does not depend on the number of threads.
+///
+/// # Panics
+/// When `y` or `alpha` is shorter than the number of rows.
+pub fn decision_values(features: &Features, kernel: Kernel, y: &[f64], alpha: &[f64]) -> Vec<f64> {
+    let n = features.n_rows();
+    let sv: Vec<usize> = (0..n).filter(|&j| alpha[j] != 0.0).collect();
+    let coef: Vec<f64> = sv.iter().map(|&j| alpha[j] * y[j]).collect();
+    let sq: Vec<f64> = if kernel.needs_norms() {
+        (0..n)
+            .into_par_iter()
+            .map(|i| features.row(i).squared_norm())
+            .collect()
+    } else {
+        vec![0.0; n]
+    };
+    let mut g = vec![0.0; n];
+    if sv.is_empty() {
+        return g;
+    }
+    match features {
+        Features::Sparse(_) => sparse_values(features, kernel, &sv, &coef, &sq, &mut g),
+        Features::Dense(d) => dense_values(&d.values, d.n_cols, kernel, &sv, &coef, &sq, &mut g),
+    }
+    g
+}
+
+/// Sparse storage: per row, one dot product with each support vector
+/// (row `i` scattered into a dense scratch vector when the width allows,
+/// else merged index by index; both sum the same products in the same
+/// order).
+fn sparse_values(
+    features: &Features,
+    kernel: Kernel,
+    sv: &[usize],
+    coef: &[f64],
+    sq: &[f64],
+    g: &mut [f64],
+) {
+    let n_cols = features.n_cols();
+    let scatter = n_cols <= MAX_SCATTER_COLS;
+    g.par_chunks_mut(ROW_CHUNK).enumerate().for_each_init(
+        // One zeroed scratch vector per rayon job, not per chunk: every
+        // row clears what it scattered, so it is zero between rows.
+        || {
+            if scatter {
+                vec![0.0; n_cols]
+            } else {
+                Vec::new()
+            }
+        },
+        |dense, (c, out)| {
+            for (k, gi) in out.iter_mut().enumerate() {
+                let i = c * ROW_CHUNK + k;
+                let xi = features.row(i);
+                if scatter {
+                    xi.scatter_into(dense);
+                }
+                let mut sum = 0.0;
+                for (&j, &cj) in sv.iter().zip(coef) {
+                    let xj = features.row(j);
+                    let dot = if scatter {
+                        sparse_dot_dense(&xj, dense)
+                    } else {
+                        xi.dot(&xj)
+                    };
+                    sum += cj * kernel.from_dot(dot, sq[i], sq[j]);
+                }
+                if scatter {
+                    xi.clear_from(dense);
+                }
+                *gi = sum;
+            }
+        },
+    );
+}
+
+/// `⟨row, dense⟩`, skipping indices past the end of `dense`.
+fn sparse_dot_dense(row: &Row<'_>, dense: &[f64]) -> f64 {
+    match row {
+        Row::Sparse { indices, values } => indices
+            .iter()
+            .zip(values.iter())
+            .filter(|(&k, _)| (k as usize) < dense.len())
+            .map(|(&k, &v)| v * dense[k as usize])
+            .sum(),
+        Row::Dense(v) => v.iter().zip(dense).map(|(a, b)| a * b).sum(),
+    }
+}
+
+/// Dense storage: for each chunk of rows, the support vectors are gathered
+/// in blocks (at most [`SV_BLOCK_CELLS`] cells) and the dot products formed
+/// by [`gram_block`]; memory per task is `O(block × (d + rows))`.
+fn dense_values(
+    values: &[f64],
+    d: usize,
+    kernel: Kernel,
+    sv: &[usize],
+    coef: &[f64],
+    sq: &[f64],
+    g: &mut [f64],
+) {
+    let block = (SV_BLOCK_CELLS / d.max(1)).clamp(1, 1024);
+    g.par_chunks_mut(ROW_CHUNK)
+        .enumerate()
+        .for_each(|(c, out)| {
+            let r0 = c * ROW_CHUNK;
+            let m = out.len();
+            let rows = &values[r0 * d..(r0 + m) * d];
+            let mut gathered = Vec::with_capacity(block.min(sv.len()) * d);
+            let mut dots = Vec::new();
+            for (svb, cb) in sv.chunks(block).zip(coef.chunks(block)) {
+                gathered.clear();
+                for &j in svb {
+                    gathered.extend_from_slice(&values[j * d..(j + 1) * d]);
+                }
+                dots.clear();
+                dots.resize(m * svb.len(), 0.0);
+                gram_block(rows, m, &gathered, svb.len(), d, &mut dots);
+                for (k, gi) in out.iter_mut().enumerate() {
+                    let i = r0 + k;
+                    let line = &dots[k * svb.len()..(k + 1) * svb.len()];
+                    for ((&dot, &j), &cj) in line.iter().zip(svb).zip(cb) {
+                        *gi += cj * kernel.from_dot(dot, sq[i], sq[j]);
+                    }
+                }
+            }
+        });
+}
+
+/// The certificate from the decision values without bias `gᵢ` (as computed
+/// by [`decision_values`]); everything else is `O(n log n)`.
+///
+/// # Panics
+/// When `y` or `alpha` is shorter than `g`.
+pub fn certificate_from_values(
+    g: &[f64],
+    y: &[f64],
+    formulation: &Formulation,
+    alpha: &[f64],
+    b: f64,
+) -> Certificate {
+    detailed_from_values(g, y, formulation, alpha, b).certificate
+}
+
+/// [`certificate_from_values`], also naming the rows behind the worst
+/// residuals.
+///
+/// # Panics
+/// When `y` or `alpha` is shorter than `g`.
+pub fn detailed_from_values(
+    g: &[f64],
+    y: &[f64],
+    formulation: &Formulation,
+    alpha: &[f64],
+    b: f64,
+) -> Detailed {
+    let n = g.len();
+    let l2 = formulation.loss == Loss::L2;
+    let b = if formulation.bias { b } else { 0.0 };
+
+    let mut sum_alpha = 0.0;
+    let mut w_sq = 0.0;
+    let mut quad_shift = 0.0;
+    let mut y_alpha = 0.0;
+    let mut loss = 0.0;
+    let mut n_sv = 0;
+    let mut n_bounded = 0;
+    let mut correct = 0usize;
+    let mut bound_violation = 0.0_f64;
+    let mut complementarity = 0.0_f64;
+    let mut worst_complementarity = None;
+    for i in 0..n {
+        let (ai, yi, gi) = (alpha[i], y[i], g[i]);
+        let ci = formulation.cost(yi);
+        let ui = formulation.upper_bound(yi);
+        let margin = yi * (gi + b);
+        sum_alpha += ai;
+        w_sq += ai * yi * gi;
+        if l2 {
+            quad_shift += ai * ai / ci;
+        }
+        y_alpha += yi * ai;
+        loss += formulation.loss_value(yi, margin);
+        if ai > 0.0 {
+            n_sv += 1;
+            if !l2 && ai >= ci * (1.0 - 1e-12) {
+                n_bounded += 1;
+            }
+        }
+        if margin > 0.0 {
+            correct += 1;
+        }
+        bound_violation = nan_max(nan_max(bound_violation, -ai), ai - ui);
+        let slack = (1.0 - margin).max(0.0);
+        let inactive = ai.max(0.0) * (margin - 1.0).max(0.0);
+        let other = if l2 {
+            (ai - ci * slack).abs()
+        } else {
+            (ci - ai).max(0.0) * slack
+        };
+        let comp = inactive.max(other);
+        if worst_complementarity.is_none() || comp > complementarity || comp.is_nan() {
+            complementarity = comp;
+            worst_complementarity = Some(i);
+        }
+    }
+
+    let dual_objective = sum_alpha - 0.5 * w_sq - 0.5 * quad_shift;
+    let primal_objective = 0.5 * w_sq + loss;
+    let (primal_objective_best_bias, best_bias) = if formulation.bias {
+        let candidate = best_bias(g, y, formulation, b);
+        let h: f64 = (0..n)
+            .map(|i| formulation.loss_value(y[i], y[i] * (g[i] + candidate)))
+            .sum();
+        let p_best = 0.5 * w_sq + h;
+        if p_best <= primal_objective {
+            (p_best, Some(candidate))
+        } else {
+            (primal_objective, Some(b))
+        }
+    } else {
+        (primal_objective, None)
+    };
+    let absolute_gap = primal_objective_best_bias - dual_objective;
+    let relative_gap = absolute_gap / primal_objective_best_bias.abs().max(1.0);
+
+    let gradient = |i: usize| {
+        let shift = if l2 {
+            alpha[i] / formulation.cost(y[i])
+        } else {
+            0.0
+        };
+        y[i] * g[i] + shift - 1.0
+    };
+    let (max_violation, max_violating_pair) = if formulation.bias {
+        maximal_violating_pair(n, y, alpha, formulation, gradient)
+    } else {
+        largest_projected_gradient(n, y, alpha, formulation, gradient)
+    };
+
+    let certificate = Certificate {
+        dual_objective,
+        primal_objective,
+        primal_objective_best_bias,
+        best_bias,
+        absolute_gap,
+        relative_gap,
+        kkt: KktResiduals {
+            bound_violation,
+            equality_violation: if formulation.bias { y_alpha.abs() } else { 0.0 },
+            max_violation,
+            complementarity,
+        },
+        n_sv,
+        n_bounded_sv: n_bounded,
+        training_accuracy: if n == 0 {
+            1.0
+        } else {
+            correct as f64 / n as f64
+        },
+    };
+    Detailed {
+        certificate,
+        max_violating_pair,
+        worst_complementarity,
+        bias_used: b,
+    }
+}
+
+/// `max(0, m(α) − M(α))` and the pair attaining it (see the module doc).
+fn maximal_violating_pair(
+    n: usize,
+    y: &[f64],
+    alpha: &[f64],
+    formulation: &Formulation,
+    gradient: impl Fn(usize) -> f64,
+) -> (f64, Option<[usize; 2]>) {
+    let mut up: Option<(f64, usize)> = None;
+    let mut low: Option<(f64, usize)> = None;
+    for i in 0..n {
+        let (ai, yi) = (alpha[i], y[i]);
+        let below_upper = ai < formulation.upper_bound(yi);
+        let above_lower = ai > 0.0;
+        let positive = yi > 0.0;
+        let v = -yi * gradient(i);
+        let in_up = (below_upper && positive) || (above_lower && !positive);
+        let in_low = (below_upper && !positive) || (above_lower && positive);
+        if in_up && replaces(up, v, |m| v > m) {
+            up = Some((v, i));
+        }
+        if in_low && replaces(low, v, |m| v < m) {
+            low = Some((v, i));
+        }
+    }
+    match (up, low) {
+        (Some((m, i)), Some((big_m, j))) => {
+            let gap = m - big_m;
+            // NaN stays NaN: a broken α must not look optimal.
+            (if gap.is_nan() { gap } else { gap.max(0.0) }, Some([i, j]))
+        }
+        _ => (0.0, None),
+    }
+}
+
+/// The largest projected-gradient entry and its row (see the module doc).
+fn largest_projected_gradient(
+    n: usize,
+    y: &[f64],
+    alpha: &[f64],
+    formulation: &Formulation,
+    gradient: impl Fn(usize) -> f64,
+) -> (f64, Option<[usize; 2]>) {
+    let mut best: Option<(f64, usize)> = None;
+    for i in 0..n {
+        let gi = gradient(i);
+        let v = if alpha[i] <= 0.0 {
+            (-gi).max(0.0)
+        } else if alpha[i] >= formulation.upper_bound(y[i]) {
+            gi.max(0.0)
+        } else {
+            gi.abs()
+        };
+        let v = if gi.is_nan() { gi } else { v };
+        if replaces(best, v, |m| v > m) {
+            best = Some((v, i));
+        }
+    }
+    match best {
+        Some((v, i)) => (v, Some([i, i])),
+        None => (0.0, None),
+    }
+}
+
+/// Whether `v` should replace the current extreme `current` (`better`
+/// compares against its value): always for the first row, and for NaN so a
+/// broken input never looks optimal.
+fn replaces(current: Option<(f64, usize)>, v: f64, better: impl Fn(f64) -> bool) -> bool {
+    match current {
+        None => true,
+        Some((m, _)) => !m.is_nan() && (v.is_nan() || better(m)),
+    }
+}
+
+/// `max(a, b)` that propagates NaN (unlike [`f64::max`]).
+fn nan_max(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.max(b)
+    }
+}
+
+/// `v` clamped into `[lo, hi]` without panicking on NaN or `lo > hi`.
+fn clamp(v: f64, lo: f64, hi: f64) -> f64 {
+    v.max(lo).min(hi)
+}
+
+/// An exact minimiser of `h(b) = Σ ℓᵢ(yᵢ(gᵢ + b))` over `b` (see the
+/// module doc): when the minimum is attained on an interval, the point of
+/// it closest to `b_hint`. With no rows, `b_hint`.
+///
+/// # Panics
+/// When `y` is shorter than `g`.
+pub fn best_bias(g: &[f64], y: &[f64], formulation: &Formulation, b_hint: f64) -> f64 {
+    let n = g.len();
+    if n == 0 {
+        return b_hint;
+    }
+    // Breakpoints tᵢ = yᵢ − gᵢ, sorted (ties in any order: zero-length
+    // pieces are harmless).
+    let mut order: Vec<usize> = (0..n).collect();
+    let t: Vec<f64> = (0..n).map(|i| y[i] - g[i]).collect();
+    order.sort_by(|&a, &b| t[a].total_cmp(&t[b]).then(a.cmp(&b)));
+    let ts: Vec<f64> = order.iter().map(|&i| t[i]).collect();
+    let cs: Vec<f64> = order.iter().map(|&i| formulation.cost(y[i])).collect();
+    let pos: Vec<bool> = order.iter().map(|&i| y[i] > 0.0).collect();
+
+    // Piece k (k = 0..=n) is [ts[k−1], ts[k]] with ts[−1] = −∞, ts[n] = +∞.
+    // Active on piece k: positives with index ≥ k, negatives with index < k.
+    // suf_*[k] sums positives from k on; pre_*[k] sums negatives before k.
+    let mut suf_c = vec![0.0; n + 1];
+    let mut suf_ct = vec![0.0; n + 1];
+    for k in (0..n).rev() {
+        let (c, ct) = if pos[k] {
+            (cs[k], cs[k] * ts[k])
+        } else {
+            (0.0, 0.0)
+        };
+        suf_c[k] = suf_c[k + 1] + c;
+        suf_ct[k] = suf_ct[k + 1] + ct;
+    }
+    let mut pre_c = 0.0;
+    let mut pre_ct = 0.0;
+    for k in 0..=n {
+        let lo = if k == 0 { f64::NEG_INFINITY } else { ts[k - 1] };
+        let hi = if k == n { f64::INFINITY } else { ts[k] };
+        match formulation.loss {
+            Loss::L1 => {
+                let slope = pre_c - suf_c[k];
+                if slope > 0.0 {
+                    return clamp(b_hint, lo, lo);
+                }
+                if slope == 0.0 {
+                    return clamp(b_hint, lo, hi);
+                }
+            }
+            Loss::L2 => {
+                // h′(b) = A b − B on this piece.
+                let a = suf_c[k] + pre_c;
+                let bb = suf_ct[k] + pre_ct;
+                if a == 0.0 {
+                    return clamp(b_hint, lo, hi);
+                }
+                // Strictly positive at `hi`: the root is on this piece. Zero
+                // at `hi`: it is `hi` itself, which the next piece finds
+                // too, possibly as the end of a flat piece (then the hint
+                // is clamped into it).
+                if k == n || a * hi - bb > 0.0 {
+                    return clamp(bb / a, lo, hi);
+                }
+            }
+        }
+        if k < n && !pos[k] {
+            pre_c += cs[k];
+            pre_ct += cs[k] * ts[k];
+        }
+    }
+    // Unreachable for finite data (the last piece has slope ≥ 0); with NaN
+    // in the data every comparison fails and the hint is as good as any.
+    b_hint
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(loss: Loss, bias: bool) -> Formulation {
+        Formulation {
+            loss,
+            c: 1.0,
+            bias,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn best_bias_l1_single_pair() {
+        // t = (1 − 0, −1 − 0): positive breakpoint 1, negative −1; h is
+        // zero on [−1, 1], so the hint is kept when inside and clamped
+        // otherwise.
+        let f = form(Loss::L1, true);
+        let (g, y) = ([0.0, 0.0], [1.0, -1.0]);
+        assert_eq!(best_bias(&g, &y, &f, 0.25), 0.25);
+        assert_eq!(best_bias(&g, &y, &f, 5.0), 1.0);
+        assert_eq!(best_bias(&g, &y, &f, -5.0), -1.0);
+    }
+
+    #[test]
+    fn best_bias_l1_weighted_median() {
+        // Two positives with t = 0 and 2 (cost 1 each), one negative with
+        // t = −1 (cost 3): slope −2 below −1, +1 between −1 and 0 → b = −1.
+        let f = Formulation {
+            loss: Loss::L1,
+            c: 1.0,
+            weight_negative: 3.0,
+            ..Default::default()
+        };
+        let g = [1.0, -1.0, 0.0];
+        let y = [1.0, 1.0, -1.0];
+        assert_eq!(best_bias(&g, &y, &f, 10.0), -1.0);
+    }
+
+    #[test]
+    fn best_bias_l2_overlapping() {
+        // g = 0: positive t = 1 (active for b < 1), negative t = −1
+        // (active for b > −1): h = ½(1 − b)² + ½(b + 1)² on [−1, 1],
+        // minimum at 0. g = (2, −2): t = (−1, 1), no slack on [−1, 1], so
+        // h = 0 there and the hint is kept (or clamped into it).
+        let f = form(Loss::L2, true);
+        let y = [1.0, -1.0];
+        assert_eq!(best_bias(&[0.0, 0.0], &y, &f, 0.7), 0.0);
+        assert_eq!(best_bias(&[2.0, -2.0], &y, &f, 0.7), 0.7);
+        assert_eq!(best_bias(&[2.0, -2.0], &y, &f, -3.0), -1.0);
+        assert_eq!(best_bias(&[2.0, -2.0], &y, &f, 3.0), 1.0);
+    }
+
+    #[test]
+    fn one_class_is_handled() {
+        let f = form(Loss::L1, true);
+        // Only negatives: h nondecreasing, zero for b ≤ min t = −1 − 0.
+        assert_eq!(best_bias(&[0.0, 1.0], &[-1.0, -1.0], &f, 3.0), -2.0);
+        assert_eq!(best_bias(&[0.0, 1.0], &[-1.0, -1.0], &f, -3.0), -3.0);
+        let f = form(Loss::L2, true);
+        assert_eq!(best_bias(&[0.0, 1.0], &[1.0, 1.0], &f, -3.0), 1.0);
+    }
+
+    #[test]
+    fn empty_problem_gives_zeros() {
+        let d = detailed_from_values(&[], &[], &form(Loss::L2, true), &[], 0.5);
+        assert_eq!(d.max_violating_pair, None);
+        let c = d.certificate;
+        assert_eq!(c.absolute_gap, 0.0);
+        assert_eq!(c.best_bias, Some(0.5));
+        assert_eq!(c.training_accuracy, 1.0);
+    }
+
+    #[test]
+    fn nan_alpha_is_not_certified() {
+        let g = [0.0, 0.0];
+        let c = certificate_from_values(
+            &g,
+            &[1.0, -1.0],
+            &form(Loss::L1, true),
+            &[f64::NAN, 0.0],
+            0.0,
+        );
+        assert!(c.kkt.max_violation.is_nan() || c.absolute_gap.is_nan());
+    }
 }
