@@ -92,7 +92,13 @@ pub struct Formulation {
 
 impl Default for Formulation {
     fn default() -> Self {
-        Self { loss: Loss::L2, c: 1.0, weight_positive: 1.0, weight_negative: 1.0, bias: true }
+        Self {
+            loss: Loss::L2,
+            c: 1.0,
+            weight_positive: 1.0,
+            weight_negative: 1.0,
+            bias: true,
+        }
     }
 }
 
@@ -108,7 +114,8 @@ impl Formulation {
                 return Err(format!("{name} must be a positive finite number, got {v}"));
             }
         }
-        if !(self.c * self.weight_positive).is_normal() || !(self.c * self.weight_negative).is_normal()
+        if !(self.c * self.weight_positive).is_normal()
+            || !(self.c * self.weight_negative).is_normal()
         {
             return Err("C times a class weight must be a positive normal number".into());
         }
@@ -182,9 +189,10 @@ impl DualData {
     pub fn problem<'a>(&'a self, initial: Option<&'a [f64]>) -> solvers::QpProblem<'a> {
         solvers::QpProblem {
             linear: &self.linear,
-            equality: self
-                .equality
-                .then_some(solvers::Equality { signs: &self.signs, rhs: 0.0 }),
+            equality: self.equality.then_some(solvers::Equality {
+                signs: &self.signs,
+                rhs: 0.0,
+            }),
             lower: &self.lower,
             upper: &self.upper,
             initial,

@@ -70,7 +70,11 @@ impl Kernel {
         match *self {
             Kernel::Linear => Ok(()),
             Kernel::Rbf { gamma } => gamma_ok(gamma),
-            Kernel::Poly { gamma, coef0, degree } => {
+            Kernel::Poly {
+                gamma,
+                coef0,
+                degree,
+            } => {
                 gamma_ok(gamma)?;
                 if !coef0.is_finite() {
                     return Err(format!("coef0 must be finite, got {coef0}"));
@@ -102,9 +106,11 @@ impl Kernel {
         match *self {
             Kernel::Linear => dot,
             Kernel::Rbf { gamma } => (-gamma * (sq_a + sq_b - 2.0 * dot).max(0.0)).exp(),
-            Kernel::Poly { gamma, coef0, degree } => {
-                powi(gamma * dot + coef0, degree)
-            }
+            Kernel::Poly {
+                gamma,
+                coef0,
+                degree,
+            } => powi(gamma * dot + coef0, degree),
             Kernel::Sigmoid { gamma, coef0 } => (gamma * dot + coef0).tanh(),
         }
     }
@@ -150,11 +156,18 @@ impl<'a> KernelMatrix<'a> {
     pub fn new(features: &'a Features, kernel: Kernel) -> Self {
         let n = features.n_rows();
         let sq_norms = if kernel.needs_norms() {
-            (0..n).into_par_iter().map(|i| features.row(i).squared_norm()).collect()
+            (0..n)
+                .into_par_iter()
+                .map(|i| features.row(i).squared_norm())
+                .collect()
         } else {
             vec![0.0; n]
         };
-        Self { features, kernel, sq_norms }
+        Self {
+            features,
+            kernel,
+            sq_norms,
+        }
     }
 
     /// The number of rows.
@@ -170,12 +183,15 @@ impl<'a> KernelMatrix<'a> {
     /// `K[i, j]`.
     pub fn value(&self, i: usize, j: usize) -> f64 {
         let dot = self.features.row(i).dot(&self.features.row(j));
-        self.kernel.from_dot(dot, self.sq_norms[i], self.sq_norms[j])
+        self.kernel
+            .from_dot(dot, self.sq_norms[i], self.sq_norms[j])
     }
 
     /// `K[i, i]` for every `i`.
     pub fn diagonal(&self, out: &mut [f64]) {
-        out.par_iter_mut().enumerate().for_each(|(i, o)| *o = self.value(i, i));
+        out.par_iter_mut()
+            .enumerate()
+            .for_each(|(i, o)| *o = self.value(i, i));
     }
 
     /// `out[k] = K[rows[k], j]`, in parallel for long columns. Row `j` is

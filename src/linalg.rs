@@ -20,7 +20,11 @@ pub fn gram_block(a: &[f64], m: usize, b: &[f64], n: usize, k: usize, out: &mut 
     let a = MatRef::from_row_major_slice(a, m, k);
     let b = MatRef::from_row_major_slice(b, n, k);
     let mut c = Mat::<f64>::zeros(m, n);
-    let par = if rayon::current_num_threads() > 1 { Par::rayon(0) } else { Par::Seq };
+    let par = if rayon::current_num_threads() > 1 {
+        Par::rayon(0)
+    } else {
+        Par::Seq
+    };
     matmul(c.as_mut(), Accum::Replace, a, b.transpose(), 1.0, par);
     for i in 0..m {
         for j in 0..n {

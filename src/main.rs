@@ -1,2 +1,8 @@
-//! The `svm-dual` command line (being written — issue 2, scope 8).
-fn main() {}
+//! The `svm-dual` command-line program: a thin shell around [`cli`]
+//! (clap arguments → validated options → load, train, verify → outputs).
+
+mod cli;
+
+fn main() -> std::process::ExitCode {
+    cli::main()
+}

@@ -39,7 +39,10 @@ pub struct SupportVector {
 impl SupportVector {
     /// The features as a row.
     pub fn row(&self) -> Row<'_> {
-        Row::Sparse { indices: &self.indices, values: &self.values }
+        Row::Sparse {
+            indices: &self.indices,
+            values: &self.values,
+        }
     }
 }
 
@@ -87,7 +90,12 @@ impl Model {
                         .map(|(k, x)| (k as u32, *x))
                         .unzip(),
                 };
-                SupportVector { index: i, coef: a * y[i], indices, values }
+                SupportVector {
+                    index: i,
+                    coef: a * y[i],
+                    indices,
+                    values,
+                }
             })
             .collect();
         Self {
@@ -103,13 +111,21 @@ impl Model {
 
     /// `f(x)` for one row.
     pub fn decision_value(&self, x: &Row<'_>) -> f64 {
-        let sq_x = if self.kernel.needs_norms() { x.squared_norm() } else { 0.0 };
+        let sq_x = if self.kernel.needs_norms() {
+            x.squared_norm()
+        } else {
+            0.0
+        };
         let sum: f64 = self
             .support_vectors
             .iter()
             .map(|sv| {
                 let row = sv.row();
-                let sq_sv = if self.kernel.needs_norms() { row.squared_norm() } else { 0.0 };
+                let sq_sv = if self.kernel.needs_norms() {
+                    row.squared_norm()
+                } else {
+                    0.0
+                };
                 sv.coef * self.kernel.from_dot(row.dot(x), sq_sv, sq_x)
             })
             .sum();
@@ -129,7 +145,13 @@ impl Model {
     pub fn predict(&self, features: &Features) -> Vec<f64> {
         self.decision_function(features)
             .into_iter()
-            .map(|f| if f > 0.0 { self.labels.positive } else { self.labels.negative })
+            .map(|f| {
+                if f > 0.0 {
+                    self.labels.positive
+                } else {
+                    self.labels.negative
+                }
+            })
             .collect()
     }
 }

@@ -88,7 +88,10 @@ pub fn train(
         bias,
         options.formulation,
         options.kernel,
-        LabelMapping { positive: labels.positive, negative: labels.negative },
+        LabelMapping {
+            positive: labels.positive,
+            negative: labels.negative,
+        },
     );
     let summary = SolveSummary {
         status: solution.status,
@@ -97,5 +100,10 @@ pub fn train(
         max_violation: solution.max_violation,
         elapsed: solution.elapsed,
     };
-    Ok(Trained { model, alpha: solution.alpha, labels, summary })
+    Ok(Trained {
+        model,
+        alpha: solution.alpha,
+        labels,
+        summary,
+    })
 }

@@ -185,7 +185,7 @@ mod tests {
         // Optimality: v − α = λy on free coordinates.
         let lambda = (5.0 - a[0]) / 1.0;
         assert!(((-3.0f64).max(0.0) - 0.0 - a[1]).abs() < 1e-12 || a[1] > 0.0);
-        assert!((0.5 - a[2] - lambda * -1.0).abs() < 1e-12);
+        assert!((0.5 - a[2] + lambda).abs() < 1e-12);
     }
 
     #[test]

@@ -1,0 +1,708 @@
+//! Command-line arguments (clap derive) and their validation into
+//! [`SolveOptions`], once, before any work. Every rule on a value lives in
+//! [`SolveArgs::validate`]; the rest of the program sees only typed, checked
+//! options.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use svm_dual::data::{CsvOptions, Format, Header};
+use svm_dual::formulation::{Formulation, Loss};
+use svm_dual::kernel::Kernel;
+use svm_dual::report::InputFormat;
+use svm_dual::solvers::SmoSettings;
+
+use super::CliError;
+
+/// Bytes in one MiB (the unit of `--cache-mb`).
+const MIB: f64 = (1u64 << 20) as f64;
+
+/// Certified solvers for the dual quadratic programs of SVMs.
+#[derive(Debug, Parser)]
+#[command(name = "svm-dual", version, about, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train a binary SVM by solving its dual QP, then certify the solution.
+    ///
+    /// Prints a one-line summary on stderr (status, dual and primal
+    /// objectives, relative gap, time). The JSON report is written only when
+    /// --report is given (`--report -` for stdout). Exit codes: 0 converged,
+    /// 3 an iteration or time limit was reached (outputs still written),
+    /// 2 bad arguments or bad input, 1 other failures.
+    Solve(SolveArgs),
+}
+
+/// `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// LIBSVM sparse text: `label index:value ...`, 1-based indices.
+    Libsvm,
+    /// Delimited numeric text, one sample a row.
+    Csv,
+}
+
+/// `--csv-header`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HeaderArg {
+    /// A header when a field of the first row is not a number.
+    Auto,
+    /// The first row is a header.
+    Yes,
+    /// There is no header.
+    No,
+}
+
+/// `--loss`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LossArg {
+    /// Squared hinge `(Cᵢ/2)ξᵢ²`.
+    L2,
+    /// Hinge `Cᵢξᵢ` (LIBSVM's C-SVC).
+    L1,
+}
+
+/// `--kernel`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KernelArg {
+    /// `⟨a, b⟩`.
+    Linear,
+    /// `exp(−γ‖a − b‖²)`.
+    Rbf,
+    /// `(γ⟨a, b⟩ + coef0)^degree`.
+    Poly,
+    /// `tanh(γ⟨a, b⟩ + coef0)`.
+    Sigmoid,
+}
+
+/// `--solver`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SolverArg {
+    /// Sequential minimal optimisation with second-order working sets.
+    Smo,
+}
+
+/// The arguments of `svm-dual solve`, as clap parsed them (unchecked).
+#[derive(Debug, Args)]
+pub struct SolveArgs {
+    /// The training data file.
+    #[arg(long, value_name = "FILE")]
+    pub data: PathBuf,
+    /// The file format [default: csv for *.csv and *.tsv (tab-separated),
+    /// libsvm otherwise].
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+    /// CSV only: the 0-based column holding the labels [default: 0, the
+    /// first column].
+    #[arg(long, value_name = "N")]
+    pub label_column: Option<usize>,
+    /// CSV only: whether the first row is a header [default: auto].
+    #[arg(long, value_enum, value_name = "WHEN")]
+    pub csv_header: Option<HeaderArg>,
+    /// CSV only: the field delimiter, one ASCII character or `tab`
+    /// [default: `,`; tab for *.tsv].
+    #[arg(long, value_name = "CHAR")]
+    pub delimiter: Option<String>,
+    /// The loss on the slack.
+    #[arg(long, value_enum, default_value_t = LossArg::L2)]
+    pub loss: LossArg,
+    /// The cost C > 0.
+    #[arg(
+        short = 'C',
+        long = "cost",
+        value_name = "C",
+        default_value_t = 1.0,
+        allow_negative_numbers = true
+    )]
+    pub cost: f64,
+    /// Multiply C by W for the class with raw label LABEL (as LIBSVM's -wi);
+    /// labels are compared as numbers. Repeatable.
+    #[arg(long = "weight", value_name = "LABEL=W", allow_hyphen_values = true)]
+    pub weights: Vec<String>,
+    /// The kernel.
+    #[arg(long, value_enum, default_value_t = KernelArg::Rbf)]
+    pub kernel: KernelArg,
+    /// γ > 0 of the rbf, poly and sigmoid kernels [default: 1/number of
+    /// features].
+    #[arg(long, value_name = "G", allow_negative_numbers = true)]
+    pub gamma: Option<f64>,
+    /// The degree of the poly kernel (at least 1).
+    #[arg(long, value_name = "D", default_value_t = 3)]
+    pub degree: u32,
+    /// The constant term of the poly and sigmoid kernels.
+    #[arg(
+        long,
+        value_name = "R",
+        default_value_t = 0.0,
+        allow_negative_numbers = true
+    )]
+    pub coef0: f64,
+    /// Drop the bias b (and the dual's equality constraint).
+    #[arg(long)]
+    pub no_bias: bool,
+    /// The QP solver.
+    #[arg(long, value_enum, default_value_t = SolverArg::Smo)]
+    pub solver: SolverArg,
+    /// Stopping tolerance on the maximal KKT violation.
+    #[arg(
+        long,
+        value_name = "T",
+        default_value_t = 1e-3,
+        allow_negative_numbers = true
+    )]
+    pub tol: f64,
+    /// Stop after N iterations (exit code 3) [default: no limit].
+    #[arg(long, value_name = "N")]
+    pub max_iter: Option<u64>,
+    /// Stop after this wall time (exit code 3) [default: no limit].
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
+    pub time_limit: Option<f64>,
+    /// Kernel column cache size in MiB.
+    #[arg(
+        long,
+        value_name = "MB",
+        default_value_t = 200.0,
+        allow_negative_numbers = true
+    )]
+    pub cache_mb: f64,
+    /// Turn shrinking off.
+    #[arg(long)]
+    pub no_shrinking: bool,
+    /// Worker threads [default: all cores].
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Write the JSON report to FILE, or to stdout with `-` [default: no
+    /// report, only the summary line].
+    #[arg(long, value_name = "FILE|-")]
+    pub report: Option<PathBuf>,
+    /// Write the trained model as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub model: Option<PathBuf>,
+    /// No progress lines and no summary on stderr (errors are still shown).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+/// Where the report goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReportTarget {
+    /// Standard output (`--report -`).
+    Stdout,
+    /// A file, written atomically.
+    File(PathBuf),
+}
+
+/// A `--weight LABEL=W`: the weight for the class whose raw label equals
+/// `label` numerically.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LabelWeight {
+    /// The raw label.
+    pub label: f64,
+    /// The factor on `C`.
+    pub weight: f64,
+}
+
+/// The kernel as asked for, before `γ`'s default (which needs the number of
+/// features) is known.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct KernelSpec {
+    /// Which kernel.
+    pub kind: KernelArg,
+    /// `--gamma`, when given.
+    pub gamma: Option<f64>,
+    /// `--degree`.
+    pub degree: u32,
+    /// `--coef0`.
+    pub coef0: f64,
+}
+
+impl KernelSpec {
+    /// The kernel with `γ` resolved: `--gamma` or `default_gamma`.
+    pub fn resolve(&self, default_gamma: f64) -> Kernel {
+        let gamma = self.gamma.unwrap_or(default_gamma);
+        match self.kind {
+            KernelArg::Linear => Kernel::Linear,
+            KernelArg::Rbf => Kernel::Rbf { gamma },
+            KernelArg::Poly => Kernel::Poly {
+                gamma,
+                coef0: self.coef0,
+                degree: self.degree,
+            },
+            KernelArg::Sigmoid => Kernel::Sigmoid {
+                gamma,
+                coef0: self.coef0,
+            },
+        }
+    }
+}
+
+/// Checked options of `svm-dual solve`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SolveOptions {
+    /// The training data file.
+    pub data: PathBuf,
+    /// How to parse it.
+    pub format: Format,
+    /// The formulation; the class weights are 1 here and set from
+    /// [`SolveOptions::weights`] once the labels are known.
+    pub formulation: Formulation,
+    /// `--weight` entries, labels distinct.
+    pub weights: Vec<LabelWeight>,
+    /// The kernel as asked for.
+    pub kernel: KernelSpec,
+    /// Solver settings.
+    pub smo: SmoSettings,
+    /// Worker threads; `None`: all cores.
+    pub threads: Option<usize>,
+    /// Where the report goes, if anywhere.
+    pub report: Option<ReportTarget>,
+    /// Where the model goes, if anywhere.
+    pub model: Option<PathBuf>,
+    /// Suppress progress and summary.
+    pub quiet: bool,
+}
+
+impl SolveOptions {
+    /// The format as named in the report.
+    pub fn input_format(&self) -> InputFormat {
+        match self.format {
+            Format::Libsvm => InputFormat::Libsvm,
+            Format::Csv(_) => InputFormat::Csv,
+        }
+    }
+}
+
+/// An argument error naming the option.
+fn bad(option: &str, message: impl std::fmt::Display) -> CliError {
+    CliError::Argument(format!("invalid value for {option}: {message}"))
+}
+
+/// A positive finite number, or an error naming `option`.
+fn positive(option: &str, v: f64) -> Result<f64, CliError> {
+    if v.is_finite() && v > 0.0 {
+        Ok(v)
+    } else {
+        Err(bad(
+            option,
+            format_args!("must be a positive finite number, got {v}"),
+        ))
+    }
+}
+
+/// Parses `LABEL=W`.
+fn parse_weight(text: &str) -> Result<LabelWeight, CliError> {
+    let (label, weight) = text
+        .split_once('=')
+        .ok_or_else(|| bad("--weight", format_args!("expected LABEL=W, got {text:?}")))?;
+    let label: f64 = label
+        .trim()
+        .parse()
+        .ok()
+        .filter(|l: &f64| l.is_finite())
+        .ok_or_else(|| {
+            bad(
+                "--weight",
+                format_args!("label {label:?} is not a finite number"),
+            )
+        })?;
+    let weight: f64 = weight.trim().parse().map_err(|_| {
+        bad(
+            "--weight",
+            format_args!("weight {weight:?} is not a number"),
+        )
+    })?;
+    let weight = positive(&format!("--weight {text}"), weight)?;
+    Ok(LabelWeight { label, weight })
+}
+
+/// Parses `--delimiter`: one ASCII character, or `tab` / `\t`.
+fn parse_delimiter(text: &str) -> Result<u8, CliError> {
+    match text {
+        "tab" | "\\t" | "\t" => Ok(b'\t'),
+        _ => match text.as_bytes() {
+            [b] if b.is_ascii() && !matches!(b, b'\n' | b'\r' | b'"') => Ok(*b),
+            _ => Err(bad(
+                "--delimiter",
+                format_args!("expected one ASCII character or `tab`, got {text:?}"),
+            )),
+        },
+    }
+}
+
+/// Checks that an output file can be created at `path`: its directory
+/// exists and it is not itself a directory.
+fn check_output_path(option: &str, path: &Path) -> Result<(), CliError> {
+    if path.as_os_str().is_empty() {
+        return Err(bad(option, "empty path"));
+    }
+    if path.is_dir() {
+        return Err(bad(
+            option,
+            format_args!("{} is a directory", path.display()),
+        ));
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(bad(
+            option,
+            format_args!("directory {} does not exist", dir.display()),
+        ));
+    }
+    Ok(())
+}
+
+impl SolveArgs {
+    /// Checks every value and combination once; the error names the option.
+    pub fn validate(self) -> Result<SolveOptions, CliError> {
+        let csv_given =
+            self.label_column.is_some() || self.csv_header.is_some() || self.delimiter.is_some();
+        let format = match self.format {
+            Some(FormatArg::Libsvm) => Format::Libsvm,
+            Some(FormatArg::Csv) => Format::Csv(CsvOptions::default()),
+            None => Format::from_extension(&self.data),
+        };
+        let format = match format {
+            Format::Libsvm if csv_given => {
+                return Err(CliError::Argument(
+                    "--label-column, --csv-header and --delimiter apply only to CSV input \
+                     (use --format csv)"
+                        .into(),
+                ))
+            }
+            Format::Csv(mut csv) => {
+                if let Some(c) = self.label_column {
+                    csv.label_column = c;
+                }
+                if let Some(h) = self.csv_header {
+                    csv.header = match h {
+                        HeaderArg::Auto => Header::Auto,
+                        HeaderArg::Yes => Header::Present,
+                        HeaderArg::No => Header::Absent,
+                    };
+                }
+                if let Some(d) = &self.delimiter {
+                    csv.delimiter = parse_delimiter(d)?;
+                }
+                Format::Csv(csv)
+            }
+            other => other,
+        };
+
+        let c = positive("-C/--cost", self.cost)?;
+        let formulation = Formulation {
+            loss: match self.loss {
+                LossArg::L2 => Loss::L2,
+                LossArg::L1 => Loss::L1,
+            },
+            c,
+            weight_positive: 1.0,
+            weight_negative: 1.0,
+            bias: !self.no_bias,
+        };
+        let mut weights: Vec<LabelWeight> = Vec::with_capacity(self.weights.len());
+        for text in &self.weights {
+            let w = parse_weight(text)?;
+            if weights.iter().any(|o| o.label == w.label) {
+                return Err(bad(
+                    "--weight",
+                    format_args!("label {} given twice", w.label),
+                ));
+            }
+            if !(c * w.weight).is_normal() {
+                return Err(bad(
+                    "--weight",
+                    format_args!(
+                        "C times the weight of label {} is not a normal number",
+                        w.label
+                    ),
+                ));
+            }
+            weights.push(w);
+        }
+        if !formulation.c.is_normal() {
+            return Err(bad("-C/--cost", format_args!("{c} is too small")));
+        }
+
+        if let Some(g) = self.gamma {
+            positive("--gamma", g)?;
+        }
+        if self.degree == 0 {
+            return Err(bad("--degree", "must be at least 1"));
+        }
+        if !self.coef0.is_finite() {
+            return Err(bad(
+                "--coef0",
+                format_args!("must be finite, got {}", self.coef0),
+            ));
+        }
+        let kernel = KernelSpec {
+            kind: self.kernel,
+            gamma: self.gamma,
+            degree: self.degree,
+            coef0: self.coef0,
+        };
+
+        let tol = positive("--tol", self.tol)?;
+        if self.max_iter == Some(0) {
+            return Err(bad("--max-iter", "must be at least 1"));
+        }
+        let time_limit = match self.time_limit {
+            None => None,
+            Some(t) => {
+                let t = positive("--time-limit", t)?;
+                Some(Duration::try_from_secs_f64(t).map_err(|e| bad("--time-limit", e))?)
+            }
+        };
+        let cache_mb = positive("--cache-mb", self.cache_mb)?;
+        let cache_bytes = cache_mb * MIB;
+        if cache_bytes >= usize::MAX as f64 {
+            return Err(bad(
+                "--cache-mb",
+                format_args!("{cache_mb} MiB is too large"),
+            ));
+        }
+        let smo = SmoSettings {
+            tol,
+            max_iter: self.max_iter,
+            time_limit,
+            cache_bytes: cache_bytes as usize,
+            shrinking: !self.no_shrinking,
+            ..SmoSettings::default()
+        };
+        smo.validate()
+            .map_err(|e| CliError::Argument(e.to_string()))?;
+
+        if self.threads == Some(0) {
+            return Err(bad("--threads", "must be at least 1"));
+        }
+
+        let report = match self.report {
+            None => None,
+            Some(p) if p.as_os_str() == "-" => Some(ReportTarget::Stdout),
+            Some(p) => {
+                check_output_path("--report", &p)?;
+                Some(ReportTarget::File(p))
+            }
+        };
+        if let Some(m) = &self.model {
+            if m.as_os_str() == "-" {
+                return Err(bad(
+                    "--model",
+                    "the model is written to a file only, not to `-`",
+                ));
+            }
+            check_output_path("--model", m)?;
+            if report == Some(ReportTarget::File(m.clone())) {
+                return Err(CliError::Argument(
+                    "--report and --model name the same file".into(),
+                ));
+            }
+        }
+        for (option, out) in [
+            (
+                "--report",
+                match &report {
+                    Some(ReportTarget::File(p)) => Some(p),
+                    _ => None,
+                },
+            ),
+            ("--model", self.model.as_ref()),
+        ] {
+            if out.is_some_and(|p| same_file(p, &self.data)) {
+                return Err(bad(option, "would overwrite the input data"));
+            }
+        }
+
+        Ok(SolveOptions {
+            data: self.data,
+            format,
+            formulation,
+            weights,
+            kernel,
+            smo,
+            threads: self.threads,
+            report,
+            model: self.model,
+            quiet: self.quiet,
+        })
+    }
+}
+
+/// Whether two paths name the same existing file (or are spelled alike).
+fn same_file(a: &Path, b: &Path) -> bool {
+    if a == b {
+        return true;
+    }
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(extra: &[&str]) -> Result<SolveOptions, CliError> {
+        let mut argv = vec!["svm-dual", "solve", "--data", "train.txt"];
+        argv.extend_from_slice(extra);
+        let cli = Cli::try_parse_from(argv).map_err(|e| CliError::Argument(e.to_string()))?;
+        match cli.command {
+            Command::Solve(a) => a.validate(),
+        }
+    }
+
+    fn err(extra: &[&str]) -> String {
+        match parse(extra) {
+            Ok(o) => panic!("expected an error for {extra:?}, got {o:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn defaults_match_libsvm() {
+        let o = parse(&[]).unwrap();
+        assert_eq!(o.format, Format::Libsvm);
+        assert_eq!(o.formulation, Formulation::default());
+        assert_eq!(o.kernel.kind, KernelArg::Rbf);
+        assert_eq!(o.kernel.resolve(0.25), Kernel::Rbf { gamma: 0.25 });
+        assert_eq!(o.smo, SmoSettings::default());
+        assert_eq!(o.threads, None);
+        assert_eq!(o.report, None);
+        assert!(!o.quiet);
+    }
+
+    #[test]
+    fn values_are_carried_over() {
+        let o = parse(&[
+            "--loss",
+            "l1",
+            "-C",
+            "2.5",
+            "--weight",
+            "-1=3",
+            "--weight=+1=0.5",
+            "--kernel",
+            "poly",
+            "--gamma",
+            "0.1",
+            "--degree",
+            "2",
+            "--coef0",
+            "-1",
+            "--no-bias",
+            "--tol",
+            "1e-6",
+            "--max-iter",
+            "10",
+            "--time-limit",
+            "1.5",
+            "--cache-mb",
+            "1",
+            "--no-shrinking",
+            "--threads",
+            "2",
+            "--report",
+            "-",
+            "--quiet",
+        ])
+        .unwrap();
+        assert_eq!(o.formulation.loss, Loss::L1);
+        assert_eq!(o.formulation.c, 2.5);
+        assert!(!o.formulation.bias);
+        assert_eq!(
+            o.weights,
+            vec![
+                LabelWeight {
+                    label: -1.0,
+                    weight: 3.0
+                },
+                LabelWeight {
+                    label: 1.0,
+                    weight: 0.5
+                }
+            ]
+        );
+        assert_eq!(
+            o.kernel.resolve(9.0),
+            Kernel::Poly {
+                gamma: 0.1,
+                coef0: -1.0,
+                degree: 2
+            }
+        );
+        assert_eq!(o.smo.tol, 1e-6);
+        assert_eq!(o.smo.max_iter, Some(10));
+        assert_eq!(o.smo.time_limit, Some(Duration::from_millis(1500)));
+        assert_eq!(o.smo.cache_bytes, 1 << 20);
+        assert!(!o.smo.shrinking);
+        assert_eq!(o.threads, Some(2));
+        assert_eq!(o.report, Some(ReportTarget::Stdout));
+        assert!(o.quiet);
+    }
+
+    #[test]
+    fn csv_options() {
+        let o = parse(&[
+            "--format",
+            "csv",
+            "--label-column",
+            "3",
+            "--csv-header",
+            "no",
+            "--delimiter",
+            ";",
+        ])
+        .unwrap();
+        assert_eq!(
+            o.format,
+            Format::Csv(CsvOptions {
+                label_column: 3,
+                header: Header::Absent,
+                delimiter: b';'
+            })
+        );
+        assert_eq!(o.input_format(), InputFormat::Csv);
+        assert!(err(&["--label-column", "1"]).contains("only to CSV"));
+        assert!(err(&["--format", "csv", "--delimiter", "ab"]).contains("--delimiter"));
+    }
+
+    #[test]
+    fn bad_values_name_the_option() {
+        for (args, needle) in [
+            (&["-C", "-1"][..], "-C/--cost"),
+            (&["-C", "0"], "-C/--cost"),
+            (&["-C", "nan"], "-C/--cost"),
+            (&["--gamma", "0"], "--gamma"),
+            (&["--gamma", "inf"], "--gamma"),
+            (&["--degree", "0"], "--degree"),
+            (&["--coef0", "inf"], "--coef0"),
+            (&["--tol", "0"], "--tol"),
+            (&["--max-iter", "0"], "--max-iter"),
+            (&["--time-limit", "-2"], "--time-limit"),
+            (&["--cache-mb", "0"], "--cache-mb"),
+            (&["--threads", "0"], "--threads"),
+            (&["--weight", "1"], "--weight"),
+            (&["--weight", "x=1"], "--weight"),
+            (&["--weight", "1=-2"], "--weight"),
+            (&["--weight", "1=2", "--weight", "1.0=3"], "twice"),
+            (&["--model", "-"], "--model"),
+            (&["--report", "/nonexistent-dir/r.json"], "does not exist"),
+            (&["--report", "a.json", "--model", "a.json"], "same file"),
+            (&["--report", "train.txt"], "overwrite"),
+        ] {
+            let e = err(args);
+            assert!(e.contains(needle), "{args:?}: {e}");
+        }
+    }
+}

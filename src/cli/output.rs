@@ -1,0 +1,256 @@
+//! Writing the results: the report and the model as JSON files, atomically,
+//! the report to stdout for `--report -`, and the one-line summary.
+//!
+//! Atomic means: each file is first written to a temporary file in the
+//! target's directory and flushed to disk (`fsync`); only when every output
+//! is staged are they renamed into place (and the directory synced). On any
+//! error the temporary files are removed, and an output already renamed in
+//! this run is removed again, so a failed run leaves nothing behind.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use svm_dual::report::Report;
+
+use super::args::{ReportTarget, SolveOptions};
+use super::run::Outcome;
+use super::CliError;
+
+/// A file written to a temporary name next to its target, not yet renamed.
+/// Dropping it removes the temporary file.
+#[derive(Debug)]
+pub struct StagedFile {
+    temp: PathBuf,
+    target: PathBuf,
+    committed: bool,
+}
+
+impl StagedFile {
+    /// Writes `bytes` to a new temporary file in `target`'s directory and
+    /// syncs it to disk.
+    pub fn write(target: &Path, bytes: &[u8]) -> io::Result<Self> {
+        let dir = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let name = target.file_name().map(|n| n.to_string_lossy().into_owned());
+        let name = name.unwrap_or_else(|| "output".into());
+        let pid = std::process::id();
+        let mut attempt = 0u32;
+        let (temp, mut file) = loop {
+            let temp = dir.join(format!(".{name}.{pid}.{attempt}.tmp"));
+            match OpenOptions::new().write(true).create_new(true).open(&temp) {
+                Ok(f) => break (temp, f),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < 100 => attempt += 1,
+                Err(e) => return Err(e),
+            }
+        };
+        // From here on the guard removes the temporary file on failure.
+        let staged = Self {
+            temp,
+            target: target.to_path_buf(),
+            committed: false,
+        };
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        Ok(staged)
+    }
+
+    /// Renames the temporary file onto the target.
+    pub fn commit(mut self) -> io::Result<PathBuf> {
+        fs::rename(&self.temp, &self.target)?;
+        self.committed = true;
+        sync_parent(&self.target);
+        Ok(self.target.clone())
+    }
+}
+
+impl Drop for StagedFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            // Best effort: the file may already be gone.
+            let _ = fs::remove_file(&self.temp);
+        }
+    }
+}
+
+/// Syncs the directory holding `path`, so that a rename survives a crash
+/// (best effort: not every platform can open a directory).
+fn sync_parent(path: &Path) {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+/// Writes every `(target, bytes)` atomically, all or nothing: all are
+/// staged before any is renamed, and on a failed rename the ones already
+/// renamed are removed.
+pub fn write_all_atomically(files: &[(&Path, &[u8])]) -> Result<(), CliError> {
+    let mut staged = Vec::with_capacity(files.len());
+    for (target, bytes) in files {
+        let s = StagedFile::write(target, bytes).map_err(|source| CliError::Output {
+            path: target.to_path_buf(),
+            source,
+        })?;
+        staged.push(s);
+    }
+    let mut done: Vec<PathBuf> = Vec::with_capacity(staged.len());
+    for s in staged {
+        let target = s.target.clone();
+        match s.commit() {
+            Ok(p) => done.push(p),
+            Err(source) => {
+                for p in &done {
+                    let _ = fs::remove_file(p);
+                }
+                return Err(CliError::Output {
+                    path: target,
+                    source,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The one-line summary: status, dual and primal objectives, relative gap
+/// and total time. The primal is the certificate's
+/// `primal_objective_best_bias`, the value the gap is measured against.
+pub fn summary_line(report: &Report) -> String {
+    let c = &report.certificate;
+    format!(
+        "{}: dual {}, primal {}, relative gap {:.3e}, {} iterations, {:.3} s",
+        report.status.as_str(),
+        significant(c.dual_objective),
+        significant(c.primal_objective_best_bias),
+        c.relative_gap,
+        report.iterations,
+        report.timings_seconds.total
+    )
+}
+
+/// `x` with ten significant digits: fixed-point for moderate magnitudes,
+/// scientific otherwise.
+fn significant(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return format!("{x}");
+    }
+    let exponent = x.abs().log10().floor() as i32;
+    if (-3..9).contains(&exponent) {
+        let decimals = (9 - exponent) as usize;
+        format!("{x:.decimals$}")
+    } else {
+        format!("{x:.9e}")
+    }
+}
+
+/// Serialises a value to pretty JSON with a final newline.
+fn to_json<T: serde::Serialize>(value: &T, what: &Path) -> Result<String, CliError> {
+    let mut s = serde_json::to_string_pretty(value).map_err(|e| CliError::Output {
+        path: what.to_path_buf(),
+        source: io::Error::other(e),
+    })?;
+    s.push('\n');
+    Ok(s)
+}
+
+/// Writes the outputs `options` ask for and prints the summary (unless
+/// `--quiet`).
+pub fn deliver(options: &SolveOptions, outcome: &Outcome) -> Result<(), CliError> {
+    let stdout_name = Path::new("-");
+    let report_json = match &options.report {
+        Some(ReportTarget::File(p)) => Some(to_json(&outcome.report, p)?),
+        Some(ReportTarget::Stdout) => Some(to_json(&outcome.report, stdout_name)?),
+        None => None,
+    };
+    let model_json = match &options.model {
+        Some(p) => Some(to_json(&outcome.model, p)?),
+        None => None,
+    };
+
+    let mut files: Vec<(&Path, &[u8])> = Vec::new();
+    if let (Some(ReportTarget::File(p)), Some(j)) = (&options.report, &report_json) {
+        files.push((p.as_path(), j.as_bytes()));
+    }
+    if let (Some(p), Some(j)) = (&options.model, &model_json) {
+        files.push((p.as_path(), j.as_bytes()));
+    }
+    write_all_atomically(&files)?;
+
+    if let (Some(ReportTarget::Stdout), Some(j)) = (&options.report, &report_json) {
+        let mut out = io::stdout().lock();
+        out.write_all(j.as_bytes())
+            .and_then(|()| out.flush())
+            .map_err(|source| CliError::Output {
+                path: stdout_name.to_path_buf(),
+                source,
+            })?;
+    }
+    if !options.quiet {
+        let _ = writeln!(io::stderr(), "{}", summary_line(&outcome.report));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entries(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn significant_digits() {
+        assert_eq!(significant(57.941849111664), "57.94184911");
+        assert_eq!(significant(-0.00123456789012), "-0.001234567890");
+        assert_eq!(significant(1.5e12), "1.500000000e12");
+        assert_eq!(significant(0.0), "0");
+    }
+
+    #[test]
+    fn writes_and_replaces_without_leftovers() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.json");
+        let b = dir.path().join("b.json");
+        fs::write(&a, "old").unwrap();
+        write_all_atomically(&[(&a, b"new a"), (&b, b"new b")]).unwrap();
+        assert_eq!(fs::read_to_string(&a).unwrap(), "new a");
+        assert_eq!(fs::read_to_string(&b).unwrap(), "new b");
+        assert_eq!(entries(dir.path()), ["a.json", "b.json"]);
+    }
+
+    #[test]
+    fn a_failed_stage_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.json");
+        let missing = dir.path().join("no-such-dir").join("b.json");
+        let e = write_all_atomically(&[(&a, b"a"), (&missing, b"b")]).unwrap_err();
+        assert!(e.to_string().contains("b.json"), "{e}");
+        assert_eq!(e.exit_code(), super::super::EXIT_FAILURE);
+        assert!(entries(dir.path()).is_empty(), "{:?}", entries(dir.path()));
+    }
+
+    #[test]
+    fn a_failed_rename_undoes_earlier_renames() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.json");
+        // A non-empty directory as the second target: staging works, the
+        // rename fails.
+        let b = dir.path().join("b");
+        fs::create_dir(&b).unwrap();
+        fs::write(b.join("keep"), "x").unwrap();
+        assert!(write_all_atomically(&[(&a, b"a"), (&b, b"b")]).is_err());
+        assert_eq!(entries(dir.path()), ["b"]);
+    }
+}

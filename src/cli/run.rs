@@ -1,0 +1,179 @@
+//! The work of `svm-dual solve`: on a rayon pool of `--threads` threads,
+//! load the data, map `--weight` labels and resolve `γ`, train, certify,
+//! and assemble the report. Each phase is timed on its own. Nothing is
+//! written here (see [`super::output`]).
+
+use std::io::Write;
+use std::time::Instant;
+
+use svm_dual::data::{read_path, BinaryLabels, Dataset};
+use svm_dual::formulation::Formulation;
+use svm_dual::model::Model;
+use svm_dual::report::{Report, Timings};
+use svm_dual::solvers::Progress;
+use svm_dual::train::{default_gamma, train, TrainOptions};
+
+use super::args::{LabelWeight, SolveOptions};
+use super::CliError;
+
+/// The result of a solve, ready to be written.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The report (status, certificate, timings, …).
+    pub report: Report,
+    /// The trained model.
+    pub model: Model,
+}
+
+/// Sets the class weights of `formulation` from `--weight` entries, matching
+/// raw labels numerically. A label that is not one of the two classes is an
+/// error naming the data file and its labels.
+pub fn apply_weights(
+    formulation: &mut Formulation,
+    weights: &[LabelWeight],
+    labels: &BinaryLabels,
+    data_name: &str,
+) -> Result<(), CliError> {
+    for w in weights {
+        if w.label == labels.positive {
+            formulation.weight_positive = w.weight;
+        } else if w.label == labels.negative {
+            formulation.weight_negative = w.weight;
+        } else {
+            return Err(CliError::Argument(format!(
+                "invalid value for --weight: label {} does not occur in {data_name} \
+                 (its labels are {} and {})",
+                w.label, labels.positive, labels.negative
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Prints one progress line on stderr.
+fn print_progress(p: &Progress) {
+    // A closed stderr must not stop the solve.
+    let _ = writeln!(
+        std::io::stderr(),
+        "  iter {:>12}  max violation {:>10.3e}  active {:>9}  {:>8.1} s",
+        p.iterations,
+        p.max_violation,
+        p.active,
+        p.elapsed.as_secs_f64()
+    );
+}
+
+/// Loads, trains and certifies as `options` say, on a pool of
+/// `options.threads` threads (all cores by default).
+pub fn solve(options: &SolveOptions) -> Result<Outcome, CliError> {
+    let start = Instant::now();
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = options.threads {
+        builder = builder.num_threads(n);
+    }
+    let pool = builder
+        .build()
+        .map_err(|e| CliError::Threads(e.to_string()))?;
+    pool.install(|| solve_in_pool(options, start))
+}
+
+/// The body of [`solve`], run inside the pool.
+fn solve_in_pool(options: &SolveOptions, start: Instant) -> Result<Outcome, CliError> {
+    let t = Instant::now();
+    let data: Dataset = read_path(&options.data, &options.format)?;
+    let load = t.elapsed();
+
+    let labels = data.binary_labels()?;
+    let mut formulation = options.formulation;
+    apply_weights(
+        &mut formulation,
+        &options.weights,
+        &labels,
+        &options.data.display().to_string(),
+    )?;
+    formulation.validate().map_err(CliError::Argument)?;
+    let kernel = options
+        .kernel
+        .resolve(default_gamma(data.features.n_cols()));
+    kernel.validate().map_err(CliError::Argument)?;
+    let train_options = TrainOptions {
+        formulation,
+        kernel,
+        smo: options.smo.clone(),
+    };
+
+    let t = Instant::now();
+    let progress: Option<&(dyn Fn(&Progress) + Sync)> = if options.quiet {
+        None
+    } else {
+        Some(&print_progress)
+    };
+    let trained = train(&data, &train_options, progress)?;
+    let solve = t.elapsed();
+
+    let t = Instant::now();
+    let certificate = svm_dual::certify(&data.features, &trained);
+    let verify = t.elapsed();
+
+    let timings = Timings {
+        load,
+        solve,
+        verify,
+        total: start.elapsed(),
+    };
+    let report = Report::new(
+        &data,
+        options.input_format(),
+        &train_options,
+        &trained,
+        &certificate,
+        timings,
+        rayon::current_num_threads(),
+    );
+    Ok(Outcome {
+        report,
+        model: trained.model,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weights_map_by_numeric_label() {
+        let labels = BinaryLabels {
+            positive: 1.0,
+            negative: -1.0,
+            y: vec![1.0, -1.0],
+        };
+        let mut f = Formulation::default();
+        let w = [
+            LabelWeight {
+                label: -1.0,
+                weight: 4.0,
+            },
+            LabelWeight {
+                label: 1.0,
+                weight: 0.5,
+            },
+        ];
+        apply_weights(&mut f, &w, &labels, "d").unwrap();
+        assert_eq!((f.weight_positive, f.weight_negative), (0.5, 4.0));
+
+        let mut f = Formulation::default();
+        let e = apply_weights(
+            &mut f,
+            &[LabelWeight {
+                label: 2.0,
+                weight: 1.0,
+            }],
+            &labels,
+            "d.txt",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("label 2 does not occur in d.txt"), "{e}");
+        assert!(e.contains("--weight"), "{e}");
+    }
+}

@@ -1,0 +1,484 @@
+//! End-to-end tests of the `svm-dual` binary: the happy path on
+//! `heart_scale`, limits (exit 3), thread-count independence, and one test
+//! per kind of bad input (exit 2, a message naming file, line and problem,
+//! and no output file left behind).
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::fs;
+use std::path::{Path, PathBuf};
+use tempfile::TempDir;
+
+/// `datasets/heart_scale`, or the shared copy beside the checkout.
+fn heart_scale() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let local = root.join("datasets/heart_scale");
+    if local.is_file() {
+        local
+    } else {
+        root.join("../shared/datasets/heart_scale")
+    }
+}
+
+fn svm_dual() -> Command {
+    Command::cargo_bin("svm-dual").expect("the svm-dual binary is built")
+}
+
+/// What a run left: exit code, stdout, stderr.
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(args: &[&str]) -> Run {
+    let out = svm_dual().args(args).output().expect("svm-dual runs");
+    Run {
+        code: out
+            .status
+            .code()
+            .expect("svm-dual exits with a code, not a signal"),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Sorted names of the entries of `dir`.
+fn entries(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .expect("readable dir")
+        .map(|e| {
+            e.expect("dir entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn read_json(path: &Path) -> Value {
+    let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Runs `solve` on `heart_scale` with `extra` arguments, report and model
+/// into a fresh tempdir.
+fn solve_heart(extra: &[&str]) -> (Run, TempDir) {
+    let dir = TempDir::new().expect("tempdir");
+    let data = heart_scale();
+    let report = dir.path().join("report.json");
+    let model = dir.path().join("model.json");
+    let mut args = vec![
+        "solve",
+        "--data",
+        data.to_str().expect("utf-8 path"),
+        "--report",
+        report.to_str().expect("utf-8 path"),
+        "--model",
+        model.to_str().expect("utf-8 path"),
+    ];
+    args.extend_from_slice(extra);
+    (run(&args), dir)
+}
+
+#[test]
+fn happy_path_writes_a_converged_report_and_a_model() {
+    let (r, dir) = solve_heart(&[]);
+    assert_eq!(r.code, 0, "stderr: {}", r.stderr);
+    assert!(
+        r.stdout.is_empty(),
+        "nothing on stdout without --report -: {}",
+        r.stdout
+    );
+    assert_eq!(
+        entries(dir.path()),
+        ["model.json", "report.json"],
+        "no temporary files left"
+    );
+
+    let report = read_json(&dir.path().join("report.json"));
+    assert_eq!(report["schema_version"], 1);
+    assert_eq!(report["status"], "converged");
+    assert_eq!(report["input"]["n_samples"], 270);
+    assert_eq!(report["input"]["n_features"], 13);
+    assert_eq!(report["input"]["format"], "libsvm");
+    assert_eq!(
+        report["input"]["sha256"],
+        "5defa0a4c4c5bdaf3f55ae3828310252e8565c13ee37ce279e0b86d82e7f4ce9"
+    );
+    assert_eq!(report["input"]["labels"]["positive"], 1.0);
+    assert_eq!(report["input"]["labels"]["negative"], -1.0);
+    assert_eq!(report["kernel"]["type"], "rbf");
+    assert_eq!(report["kernel"]["gamma"], 1.0 / 13.0);
+    assert_eq!(report["formulation"]["loss"], "l2");
+    assert_eq!(report["solver"]["name"], "smo");
+    let gap = report["certificate"]["relative_gap"]
+        .as_f64()
+        .expect("relative_gap is a number");
+    assert!((0.0..1e-3).contains(&gap.abs()), "relative gap {gap}");
+    for phase in ["load", "solve", "verify", "total"] {
+        let t = report["timings_seconds"][phase]
+            .as_f64()
+            .expect("timing is a number");
+        assert!(t >= 0.0, "{phase}: {t}");
+    }
+    let sv = report["n_sv"].as_u64().expect("n_sv");
+    assert!(sv > 0 && sv <= 270);
+
+    let model = read_json(&dir.path().join("model.json"));
+    assert_eq!(model["schema_version"], 1);
+    assert_eq!(
+        model["support_vectors"].as_array().map(Vec::len),
+        Some(sv as usize)
+    );
+    assert_eq!(model["bias"], report["bias"]);
+
+    let summary = r.stderr.lines().last().unwrap_or_default();
+    assert!(
+        summary.starts_with("converged: dual "),
+        "summary: {summary}"
+    );
+    assert!(summary.contains("relative gap"), "summary: {summary}");
+}
+
+#[test]
+fn report_dash_goes_to_stdout_and_quiet_silences_stderr() {
+    let data = heart_scale();
+    let r = run(&[
+        "solve",
+        "--data",
+        data.to_str().unwrap(),
+        "--report",
+        "-",
+        "--quiet",
+    ]);
+    assert_eq!(r.code, 0, "stderr: {}", r.stderr);
+    assert!(r.stderr.is_empty(), "--quiet: {}", r.stderr);
+    let report: Value = serde_json::from_str(&r.stdout).expect("stdout is the JSON report");
+    assert_eq!(report["status"], "converged");
+}
+
+#[test]
+fn no_report_by_default_only_the_summary() {
+    let data = heart_scale();
+    let r = run(&[
+        "solve",
+        "--data",
+        data.to_str().unwrap(),
+        "--kernel",
+        "linear",
+        "--loss",
+        "l1",
+    ]);
+    assert_eq!(r.code, 0, "stderr: {}", r.stderr);
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+    assert_eq!(
+        r.stderr.lines().count(),
+        1,
+        "one summary line: {}",
+        r.stderr
+    );
+}
+
+#[test]
+fn iteration_limit_exits_3_and_still_writes_both_files() {
+    let (r, dir) = solve_heart(&["--max-iter", "5"]);
+    assert_eq!(r.code, 3, "stderr: {}", r.stderr);
+    let report = read_json(&dir.path().join("report.json"));
+    assert_eq!(report["status"], "max_iterations");
+    assert_eq!(report["iterations"], 5);
+    assert_eq!(report["solver"]["max_iter"], 5);
+    assert!(r.stderr.contains("max_iterations: dual"), "{}", r.stderr);
+    assert_eq!(
+        read_json(&dir.path().join("model.json"))["schema_version"],
+        1
+    );
+}
+
+#[test]
+fn dual_objective_does_not_depend_on_the_thread_count() {
+    let (one, d1) = solve_heart(&["--threads", "1", "--tol", "1e-6"]);
+    let (two, d2) = solve_heart(&["--threads", "2", "--tol", "1e-6"]);
+    assert_eq!(one.code, 0, "{}", one.stderr);
+    assert_eq!(two.code, 0, "{}", two.stderr);
+    let r1 = read_json(&d1.path().join("report.json"));
+    let r2 = read_json(&d2.path().join("report.json"));
+    assert_eq!(r1["threads"], 1);
+    assert_eq!(r2["threads"], 2);
+    for (what, a, b) in [
+        (
+            "certificate",
+            &r1["certificate"]["dual_objective"],
+            &r2["certificate"]["dual_objective"],
+        ),
+        (
+            "solver",
+            &r1["solver_dual_objective"],
+            &r2["solver_dual_objective"],
+        ),
+    ] {
+        let (a, b) = (a.as_f64().expect("number"), b.as_f64().expect("number"));
+        assert!(
+            (a - b).abs() <= 1e-12 * a.abs().max(1.0),
+            "{what}: {a} vs {b}"
+        );
+    }
+    assert_eq!(r1["iterations"], r2["iterations"]);
+}
+
+/// Writes `contents` to `name` in a fresh tempdir, runs `solve` on it with
+/// `extra` arguments and a report and a model in the same dir, and checks
+/// the common contract of bad input: exit 2, `error: ` on stderr naming the
+/// file, every piece of `needles`, and nothing but the data file left in the
+/// directory.
+fn assert_bad_input(name: &str, contents: &str, extra: &[&str], needles: &[&str]) {
+    let dir = TempDir::new().expect("tempdir");
+    let data = dir.path().join(name);
+    fs::write(&data, contents).expect("write data");
+    let report = dir.path().join("report.json");
+    let model = dir.path().join("model.json");
+    let mut args = vec![
+        "solve",
+        "--data",
+        data.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let r = run(&args);
+    assert_eq!(r.code, 2, "{name}: stderr: {}", r.stderr);
+    assert!(r.stderr.starts_with("error: "), "{name}: {}", r.stderr);
+    for needle in needles {
+        assert!(
+            r.stderr.contains(needle),
+            "{name}: {needle:?} not in {}",
+            r.stderr
+        );
+    }
+    assert!(r.stdout.is_empty(), "{name}: {}", r.stdout);
+    assert!(
+        !report.exists() && !model.exists(),
+        "{name}: an output file was created"
+    );
+    assert_eq!(entries(dir.path()), [name], "{name}: files left behind");
+}
+
+const GOOD_LINE: &str = "+1 1:0.5 2:-1\n";
+
+#[test]
+fn non_numeric_value() {
+    let text = format!("{GOOD_LINE}-1 1:abc\n");
+    assert_bad_input(
+        "nonnum.txt",
+        &text,
+        &[],
+        &["nonnum.txt:2:", "not a number", "abc"],
+    );
+}
+
+#[test]
+fn index_zero() {
+    let text = format!("{GOOD_LINE}-1 0:1\n");
+    assert_bad_input("idx0.txt", &text, &[], &["idx0.txt:2:", "feature index 0"]);
+}
+
+#[test]
+fn non_increasing_index() {
+    let text = format!("{GOOD_LINE}-1 2:1 1:1\n");
+    assert_bad_input(
+        "order.txt",
+        &text,
+        &[],
+        &["order.txt:2:", "strictly increasing"],
+    );
+}
+
+#[test]
+fn nan_value() {
+    let text = format!("{GOOD_LINE}{GOOD_LINE}-1 1:nan\n");
+    assert_bad_input("nan.txt", &text, &[], &["nan.txt:3:", "not finite", "nan"]);
+}
+
+#[test]
+fn infinite_value() {
+    let text = format!("{GOOD_LINE}-1 1:-inf\n");
+    assert_bad_input("inf.txt", &text, &[], &["inf.txt:2:", "not finite", "-inf"]);
+}
+
+#[test]
+fn missing_label() {
+    let text = format!("{GOOD_LINE}1:0.5 2:0.25\n");
+    assert_bad_input(
+        "nolabel.txt",
+        &text,
+        &[],
+        &["nolabel.txt:2:", "missing label"],
+    );
+}
+
+#[test]
+fn single_class() {
+    let text = format!("{GOOD_LINE}{GOOD_LINE}");
+    assert_bad_input("single.txt", &text, &[], &["single.txt", "only one class"]);
+}
+
+#[test]
+fn empty_file() {
+    assert_bad_input("empty.txt", "", &[], &["empty.txt", "empty"]);
+}
+
+#[test]
+fn feature_index_above_the_limit() {
+    let index = svm_dual::data::MAX_FEATURE_INDEX + 1;
+    let text = format!("{GOOD_LINE}-1 {index}:1\n");
+    assert_bad_input(
+        "big.txt",
+        &text,
+        &[],
+        &["big.txt:2:", &index.to_string(), "above the limit"],
+    );
+}
+
+#[test]
+fn csv_with_a_bad_field() {
+    let text = "label,x1,x2\n1,0.5,1\n-1,oops,2\n";
+    assert_bad_input(
+        "bad.csv",
+        text,
+        &[],
+        &["bad.csv:3:", "not a number", "oops"],
+    );
+}
+
+#[test]
+fn csv_options_are_passed_to_the_reader() {
+    // The label is the last column; with --label-column 2 the file is valid
+    // and solves; as the default (column 0) it has three classes.
+    let dir = TempDir::new().expect("tempdir");
+    let data = dir.path().join("last.csv");
+    fs::write(&data, "0.1;0.2;1\n0.9;0.8;-1\n0.2;0.1;1\n0.8;0.9;-1\n").unwrap();
+    let path = data.to_str().unwrap();
+    let base = [
+        "solve",
+        "--data",
+        path,
+        "--delimiter",
+        ";",
+        "--csv-header",
+        "no",
+        "--report",
+        "-",
+    ];
+    let ok = run(&[&base[..], &["--label-column", "2"]].concat());
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    let report: Value = serde_json::from_str(&ok.stdout).expect("JSON report");
+    assert_eq!(report["input"]["format"], "csv");
+    assert_eq!(report["input"]["n_features"], 2);
+    let bad = run(&base);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("last.csv"), "{}", bad.stderr);
+}
+
+#[test]
+fn nonexistent_file() {
+    let dir = TempDir::new().expect("tempdir");
+    let data = dir.path().join("missing.txt");
+    let report = dir.path().join("report.json");
+    let model = dir.path().join("model.json");
+    let r = run(&[
+        "solve",
+        "--data",
+        data.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.starts_with("error: "), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("missing.txt") && r.stderr.contains("cannot read"),
+        "{}",
+        r.stderr
+    );
+    assert!(entries(dir.path()).is_empty(), "{:?}", entries(dir.path()));
+}
+
+const TWO_CLASSES: &str = "+1 1:0.5\n-1 1:-0.5\n+1 1:1\n-1 1:-1\n";
+
+#[test]
+fn negative_cost() {
+    assert_bad_input(
+        "d.txt",
+        TWO_CLASSES,
+        &["-C", "-1"],
+        &["-C/--cost", "positive", "-1"],
+    );
+}
+
+#[test]
+fn zero_gamma() {
+    assert_bad_input(
+        "d.txt",
+        TWO_CLASSES,
+        &["--gamma", "0"],
+        &["--gamma", "positive"],
+    );
+}
+
+#[test]
+fn weight_for_an_unknown_label() {
+    assert_bad_input(
+        "d.txt",
+        TWO_CLASSES,
+        &["--weight", "1=2", "--weight", "3=0.5"],
+        &["--weight", "label 3 does not occur in", "d.txt"],
+    );
+}
+
+#[test]
+fn malformed_weight() {
+    assert_bad_input(
+        "d.txt",
+        TWO_CLASSES,
+        &["--weight", "1:2"],
+        &["--weight", "LABEL=W"],
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_bad_input("d.txt", TWO_CLASSES, &["--kernel", "cubic"], &["cubic"]);
+    assert_bad_input(
+        "d.txt",
+        TWO_CLASSES,
+        &["--no-such-flag"],
+        &["--no-such-flag"],
+    );
+    let r = run(&["solve"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--data"), "{}", r.stderr);
+}
+
+#[test]
+fn weights_change_the_solution_and_are_reported() {
+    let (plain, d1) = solve_heart(&["--loss", "l1"]);
+    let (weighted, d2) = solve_heart(&["--loss", "l1", "--weight", "-1=3"]);
+    assert_eq!(plain.code, 0, "{}", plain.stderr);
+    assert_eq!(weighted.code, 0, "{}", weighted.stderr);
+    let r1 = read_json(&d1.path().join("report.json"));
+    let r2 = read_json(&d2.path().join("report.json"));
+    let weights = &r2["formulation"]["weights"];
+    assert_eq!(weights[0]["label"], 1.0);
+    assert_eq!(weights[0]["weight"], 1.0);
+    assert_eq!(weights[1]["label"], -1.0);
+    assert_eq!(weights[1]["weight"], 3.0);
+    assert_ne!(
+        r1["certificate"]["dual_objective"],
+        r2["certificate"]["dual_objective"]
+    );
+}
