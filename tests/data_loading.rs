@@ -371,6 +371,13 @@ fn first_seen_label_is_positive() {
             assert_eq!(*y, if *l == positive { 1.0 } else { -1.0 });
         }
     }
+    // Labels ±1 keep their sign whatever comes first (LIBSVM's swap): a1a
+    // starts with a `-1` row.
+    let a1a = load(&dir, "a1a");
+    assert_eq!(a1a.labels[0], -1.0);
+    let b = a1a.binary_labels().unwrap();
+    assert_eq!((b.positive, b.negative), (1.0, -1.0));
+    assert!(b.y.iter().zip(&a1a.labels).all(|(y, l)| y == l));
     let multi = load(&dir, "iris.scale").binary_labels().unwrap_err();
     assert!(matches!(multi.kind, data::DataErrorKind::TooManyClasses(3)));
 }

@@ -306,7 +306,10 @@ pub struct Dataset {
     pub source: Option<Source>,
 }
 
-/// Two labels mapped to ±1, LIBSVM's way: the first label seen is `+1`.
+/// Two labels mapped to ±1, LIBSVM's way: the first label seen is `+1`,
+/// except that labels `+1` and `−1` keep their sign (LIBSVM ≥ 3.18 swaps
+/// its first two classes in that case, so `svm-train` on a file starting
+/// with a `−1` row still calls `+1` the positive class).
 #[derive(Debug, Clone, PartialEq)]
 pub struct BinaryLabels {
     /// The raw label mapped to `+1`.
@@ -362,10 +365,14 @@ impl Dataset {
         seen
     }
 
-    /// Maps exactly two distinct labels to ±1 (first seen is `+1`). One class
-    /// or more than two is an error naming the file.
+    /// Maps exactly two distinct labels to ±1 (see [`BinaryLabels`] for
+    /// which is `+1`). One class or more than two is an error naming the
+    /// file.
     pub fn binary_labels(&self) -> Result<BinaryLabels, DataError> {
-        let classes = self.classes();
+        let mut classes = self.classes();
+        if classes == [-1.0, 1.0] {
+            classes.swap(0, 1);
+        }
         let path = self.source.as_ref().map(|s| s.path.clone());
         match classes.as_slice() {
             [pos, neg] => Ok(BinaryLabels {
