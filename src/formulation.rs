@@ -51,9 +51,11 @@
 //!   LIBLINEAR has no unregularised bias: its `-B` appends a constant
 //!   feature, which our no-bias formulation reproduces with that feature.
 
-use crate::kernel::KernelMatrix;
+use crate::kernel::{Kernel, KernelMatrix, LinearGram};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use solvers::QMatrix;
+use std::sync::OnceLock;
 
 /// The loss on the slack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -207,13 +209,21 @@ pub struct DualHessian<'a> {
     kernel: KernelMatrix<'a>,
     y: &'a [f64],
     shift: Vec<f64>,
+    /// `Xᵀ` by columns for the linear kernel's products, built on the
+    /// first [`QMatrix::matvec`].
+    linear: OnceLock<LinearGram<'a>>,
 }
 
 impl<'a> DualHessian<'a> {
     /// `Q` for `formulation` on `kernel` with labels `y`.
     pub fn new(kernel: KernelMatrix<'a>, y: &'a [f64], formulation: &Formulation) -> Self {
         let shift = y.iter().map(|&yi| formulation.diagonal_shift(yi)).collect();
-        Self { kernel, y, shift }
+        Self {
+            kernel,
+            y,
+            shift,
+            linear: OnceLock::new(),
+        }
     }
 }
 
@@ -237,4 +247,152 @@ impl QMatrix for DualHessian<'_> {
             }
         }
     }
+
+    /// `Qv = Y·K·(Y·v) + D·v`. For the linear kernel `K(Yv) = X(Xᵀ(Yv))`
+    /// in `O(nnz)` through [`LinearGram`] (built on the first call);
+    /// otherwise the rows of `K` are recomputed blockwise in parallel
+    /// ([`KernelMatrix::matvec`]). The diagonal `D` (`1/Cᵢ` for the L2
+    /// loss) is added on the fly. Bit-identical for any number of threads.
+    fn matvec(&self, v: &[f64], out: &mut [f64]) {
+        let yv: Vec<f64> = v.iter().zip(self.y).map(|(v, y)| v * y).collect();
+        match self.kernel.kernel() {
+            Kernel::Linear => self
+                .linear
+                .get_or_init(|| LinearGram::new(self.kernel.features()))
+                .matvec(&yv, out),
+            _ => self.kernel.matvec(&yv, out),
+        }
+        for i in 0..out.len() {
+            out[i] = self.y[i] * out[i] + self.shift[i] * v[i];
+        }
+    }
+}
+
+/// Rows of `Q` handled by one rayon task in [`DenseDualHessian::matvec`]: a
+/// constant, so the split does not depend on the pool size.
+const DENSE_ROWS_PER_TASK: usize = 16;
+
+/// Why a dense `Q` was not built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a dense Q needs {needed} bytes, more than the budget of {budget}")]
+pub struct DenseTooLarge {
+    /// `8n²`.
+    pub needed: usize,
+    /// The budget given.
+    pub budget: usize,
+}
+
+/// `Q = YKY + D` stored densely (row-major), for problems whose `8n²`
+/// bytes fit the memory budget (`--cache-mb`): every product is then one
+/// pass over memory, the access pattern that suits projected-gradient
+/// methods. `K` is built with faer's matrix multiply in parallel
+/// ([`KernelMatrix::dense`]).
+#[derive(Debug, Clone)]
+pub struct DenseDualHessian {
+    n: usize,
+    values: Vec<f64>,
+}
+
+impl DenseDualHessian {
+    /// The bytes a dense `Q` of dimension `n` takes.
+    pub fn bytes(n: usize) -> usize {
+        n.saturating_mul(n)
+            .saturating_mul(std::mem::size_of::<f64>())
+    }
+
+    /// Builds `Q` for `formulation` on `kernel` with labels `y` if it fits
+    /// in `budget_bytes`.
+    pub fn new(
+        kernel: &KernelMatrix<'_>,
+        y: &[f64],
+        formulation: &Formulation,
+        budget_bytes: usize,
+    ) -> Result<Self, DenseTooLarge> {
+        let n = kernel.dim();
+        assert_eq!(y.len(), n, "one label per row");
+        let needed = Self::bytes(n);
+        if needed > budget_bytes {
+            return Err(DenseTooLarge {
+                needed,
+                budget: budget_bytes,
+            });
+        }
+        let mut values = kernel.dense();
+        values
+            .par_chunks_mut(n.max(1))
+            .enumerate()
+            .for_each(|(i, row)| {
+                for (j, e) in row.iter_mut().enumerate() {
+                    *e *= y[i] * y[j];
+                }
+                row[i] += formulation.diagonal_shift(y[i]);
+            });
+        Ok(Self { n, values })
+    }
+
+    /// The entry `Q[i, j]`.
+    pub fn get(&self, i: usize, j: usize) -> f64 {
+        self.values[i * self.n + j]
+    }
+}
+
+impl QMatrix for DenseDualHessian {
+    fn dim(&self) -> usize {
+        self.n
+    }
+
+    fn diagonal(&self, out: &mut [f64]) {
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = self.get(i, i);
+        }
+    }
+
+    fn column(&self, j: usize, rows: &[usize], out: &mut [f64]) {
+        let row = &self.values[j * self.n..(j + 1) * self.n];
+        for (o, &i) in out.iter_mut().zip(rows) {
+            *o = row[i];
+        }
+    }
+
+    /// Rows in parallel over fixed chunks, each a sequential sum in
+    /// increasing column order — over all columns with four interleaved
+    /// partial sums, or only over the non-zeros of `v` when they are at
+    /// most an eighth of it. The choice depends on `v` alone, so the
+    /// result is bit-identical for any number of threads.
+    fn matvec(&self, v: &[f64], out: &mut [f64]) {
+        let n = self.n;
+        let nonzero: Vec<usize> = (0..n).filter(|&j| v[j] != 0.0).collect();
+        let sparse = nonzero.len() * 8 <= n;
+        out.par_chunks_mut(DENSE_ROWS_PER_TASK)
+            .enumerate()
+            .for_each(|(c, block)| {
+                for (t, o) in block.iter_mut().enumerate() {
+                    let i = c * DENSE_ROWS_PER_TASK + t;
+                    let row = &self.values[i * n..(i + 1) * n];
+                    *o = if sparse {
+                        nonzero.iter().map(|&j| row[j] * v[j]).sum()
+                    } else {
+                        dot4(row, v)
+                    };
+                }
+            });
+    }
+}
+
+/// `Σ aᵢbᵢ` with four partial sums (`i mod 4`) added at the end, then
+/// the tail: a fixed order that vectorises.
+fn dot4(a: &[f64], b: &[f64]) -> f64 {
+    let mut acc = [0.0; 4];
+    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for k in 0..4 {
+            acc[k] += x[k] * y[k];
+        }
+    }
+    let mut s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    for (x, y) in ra.iter().zip(rb) {
+        s += x * y;
+    }
+    s
 }

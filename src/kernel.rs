@@ -229,3 +229,196 @@ impl<'a> KernelMatrix<'a> {
         }
     }
 }
+
+/// Rows (or columns) handled by one rayon task in the products below. A
+/// constant, so the split — and every sum — is the same for any pool size.
+const PRODUCT_CHUNK: usize = 64;
+
+impl<'a> KernelMatrix<'a> {
+    /// The feature rows.
+    pub fn features(&self) -> &'a Features {
+        self.features
+    }
+
+    /// `out = K v` by recomputing the rows of `K` blockwise: row `i` is
+    /// `Σⱼ K(i, j)vⱼ` over the non-zeros of `v` in increasing `j`, summed
+    /// sequentially; rows are split into fixed chunks of [`PRODUCT_CHUNK`]
+    /// run in parallel, so the result is bit-identical for any number of
+    /// threads. Cost `O(n · Σ_{vⱼ ≠ 0} nnz(xⱼ))` and no storage of `K`.
+    pub fn matvec(&self, v: &[f64], out: &mut [f64]) {
+        assert_eq!(v.len(), self.dim(), "v must have length n");
+        assert_eq!(out.len(), self.dim(), "out must have length n");
+        let nonzero: Vec<usize> = (0..v.len()).filter(|&j| v[j] != 0.0).collect();
+        let n_cols = self.features.n_cols();
+        out.par_chunks_mut(PRODUCT_CHUNK).enumerate().for_each_init(
+            || vec![0.0; n_cols],
+            |dense, (c, block)| {
+                for (k, o) in block.iter_mut().enumerate() {
+                    let i = c * PRODUCT_CHUNK + k;
+                    let xi = self.features.row(i);
+                    xi.scatter_into(dense);
+                    let mut acc = 0.0;
+                    for &j in &nonzero {
+                        let dot = self.features.row(j).dot_dense(dense);
+                        acc += self
+                            .kernel
+                            .from_dot(dot, self.sq_norms[i], self.sq_norms[j])
+                            * v[j];
+                    }
+                    xi.clear_from(dense);
+                    *o = acc;
+                }
+            },
+        );
+    }
+
+    /// The whole matrix `K`, row-major `n × n`, exactly symmetric.
+    ///
+    /// When the features fit densely in no more room than `K` itself
+    /// (`n_cols ≤ n`), the dot products `XXᵀ` come from faer's matrix
+    /// multiply ([`crate::linalg::gram_block_seq`]) on fixed blocks of
+    /// [`PRODUCT_CHUNK`] rows run in parallel; otherwise each row is a
+    /// [`KernelMatrix::column`]. The kernel is then applied entrywise and
+    /// the upper triangle copied from the lower one. Every entry is
+    /// computed by the same sequential code for any pool size.
+    pub fn dense(&self) -> Vec<f64> {
+        let n = self.dim();
+        let d = self.features.n_cols();
+        let mut k = vec![0.0; n * n];
+        if n == 0 {
+            return k;
+        }
+        if d <= n {
+            let owned;
+            let x: &[f64] = match self.features {
+                Features::Dense(rows) => &rows.values,
+                Features::Sparse(_) => {
+                    let mut values = vec![0.0; n * d];
+                    values
+                        .par_chunks_mut(d.max(1))
+                        .enumerate()
+                        .for_each(|(i, row)| self.features.row(i).scatter_into(row));
+                    owned = values;
+                    &owned
+                }
+            };
+            k.par_chunks_mut(PRODUCT_CHUNK * n)
+                .enumerate()
+                .for_each(|(c, block)| {
+                    let r0 = c * PRODUCT_CHUNK;
+                    let m = block.len() / n;
+                    crate::linalg::gram_block_seq(&x[r0 * d..(r0 + m) * d], m, x, n, d, block);
+                    for (r, row) in block.chunks_mut(n).enumerate() {
+                        let sq_i = self.sq_norms[r0 + r];
+                        for (j, e) in row.iter_mut().enumerate() {
+                            *e = self.kernel.from_dot(*e, sq_i, self.sq_norms[j]);
+                        }
+                    }
+                });
+        } else {
+            let all: Vec<usize> = (0..n).collect();
+            k.par_chunks_mut(n)
+                .enumerate()
+                .for_each(|(i, row)| self.column(i, &all, row));
+        }
+        // Exact symmetry: the upper triangle from the lower, in tiles.
+        const TILE: usize = 64;
+        for bi in (0..n).step_by(TILE) {
+            for bj in (bi..n).step_by(TILE) {
+                for i in bi..(bi + TILE).min(n) {
+                    for j in bj.max(i + 1)..(bj + TILE).min(n) {
+                        k[i * n + j] = k[j * n + i];
+                    }
+                }
+            }
+        }
+        k
+    }
+}
+
+/// The linear kernel's product `K v = X(Xᵀv)` in `O(nnz(X))`, without
+/// forming `K`: `Xᵀ` is stored once by columns (compressed sparse columns
+/// of `X`, row indices increasing). Both halves run in parallel over fixed
+/// chunks with sequential sums inside — `wₖ = Σᵢ xᵢₖvᵢ` per column, then
+/// `⟨xᵢ, w⟩` per row — so the result is bit-identical for any number of
+/// threads.
+#[derive(Debug, Clone)]
+pub struct LinearGram<'a> {
+    features: &'a Features,
+    indptr: Vec<usize>,
+    rows: Vec<u32>,
+    values: Vec<f64>,
+}
+
+impl<'a> LinearGram<'a> {
+    /// Stores `Xᵀ` for `features` (one pass over the non-zeros).
+    pub fn new(features: &'a Features) -> Self {
+        let (n, d) = (features.n_rows(), features.n_cols());
+        let mut count = vec![0usize; d + 1];
+        let visit = |f: &mut dyn FnMut(usize, usize, f64)| {
+            for i in 0..n {
+                match features.row(i) {
+                    Row::Sparse { indices, values } => {
+                        for (&k, &v) in indices.iter().zip(values) {
+                            f(i, k as usize, v);
+                        }
+                    }
+                    Row::Dense(values) => {
+                        for (k, &v) in values.iter().enumerate() {
+                            if v != 0.0 {
+                                f(i, k, v);
+                            }
+                        }
+                    }
+                }
+            }
+        };
+        visit(&mut |_, k, _| count[k + 1] += 1);
+        for k in 0..d {
+            count[k + 1] += count[k];
+        }
+        let nnz = count[d];
+        let (mut rows, mut values) = (vec![0u32; nnz], vec![0.0; nnz]);
+        let mut next = count.clone();
+        visit(&mut |i, k, v| {
+            rows[next[k]] = i as u32;
+            values[next[k]] = v;
+            next[k] += 1;
+        });
+        Self {
+            features,
+            indptr: count,
+            rows,
+            values,
+        }
+    }
+
+    /// `out = X(Xᵀv)`.
+    pub fn matvec(&self, v: &[f64], out: &mut [f64]) {
+        let n = self.features.n_rows();
+        assert_eq!(v.len(), n, "v must have length n");
+        assert_eq!(out.len(), n, "out must have length n");
+        let d = self.indptr.len() - 1;
+        let mut w = vec![0.0; d];
+        w.par_chunks_mut(PRODUCT_CHUNK)
+            .enumerate()
+            .for_each(|(c, block)| {
+                for (t, wk) in block.iter_mut().enumerate() {
+                    let k = c * PRODUCT_CHUNK + t;
+                    let range = self.indptr[k]..self.indptr[k + 1];
+                    *wk = self.rows[range.clone()]
+                        .iter()
+                        .zip(&self.values[range])
+                        .map(|(&i, &x)| x * v[i as usize])
+                        .sum();
+                }
+            });
+        out.par_chunks_mut(PRODUCT_CHUNK)
+            .enumerate()
+            .for_each(|(c, block)| {
+                for (t, o) in block.iter_mut().enumerate() {
+                    *o = self.features.row(c * PRODUCT_CHUNK + t).dot_dense(&w);
+                }
+            });
+    }
+}

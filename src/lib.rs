@@ -35,7 +35,9 @@ pub mod data;
 pub mod formulation;
 pub mod kernel;
 pub mod linalg;
+pub mod linear;
 pub mod model;
+pub mod model_io;
 pub mod report;
 pub mod train;
 pub mod verify;
@@ -43,11 +45,21 @@ pub mod verify;
 pub use solvers;
 
 /// Certifies a trained model on its training features.
+///
+/// # Panics
+/// When the model carries no formulation: a [`train::Trained`] always does
+/// (only a model read from LIBSVM's text format lacks one, see
+/// [`model::Model::formulation`]).
 pub fn certify(features: &data::Features, trained: &train::Trained) -> verify::Certificate {
+    let formulation = trained
+        .model
+        .formulation
+        .as_ref()
+        .expect("a trained model records its formulation");
     verify::verify(
         features,
         &trained.labels.y,
-        &trained.model.formulation,
+        formulation,
         trained.model.kernel,
         &trained.alpha,
         trained.model.bias,

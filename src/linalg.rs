@@ -32,3 +32,20 @@ pub fn gram_block(a: &[f64], m: usize, b: &[f64], n: usize, k: usize, out: &mut 
         }
     }
 }
+
+/// `out = A Bᵀ` as [`gram_block`], but sequential (`Par::Seq`) and written
+/// straight into `out` (row-major `m × n`): for callers that run fixed
+/// blocks in parallel themselves, so every entry is computed by the same
+/// code for any number of threads.
+pub fn gram_block_seq(a: &[f64], m: usize, b: &[f64], n: usize, k: usize, out: &mut [f64]) {
+    assert_eq!(a.len(), m * k, "A must be m × k");
+    assert_eq!(b.len(), n * k, "B must be n × k");
+    assert_eq!(out.len(), m * n, "out must be m × n");
+    if m == 0 || n == 0 {
+        return;
+    }
+    let a = MatRef::from_row_major_slice(a, m, k);
+    let b = MatRef::from_row_major_slice(b, n, k);
+    let c = faer::MatMut::from_row_major_slice_mut(out, m, n);
+    matmul(c, Accum::Replace, a, b.transpose(), 1.0, Par::Seq);
+}

@@ -26,8 +26,9 @@ pub struct LabelMapping {
 /// One support vector: its training row, coefficient and features.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SupportVector {
-    /// 0-based row of the training set.
-    pub index: usize,
+    /// 0-based row of the training set; `None` when not known (a model
+    /// read from LIBSVM's text format, which does not record it).
+    pub index: Option<usize>,
     /// `αᵢyᵢ`.
     pub coef: f64,
     /// 0-based feature indices, strictly increasing.
@@ -51,8 +52,12 @@ impl SupportVector {
 pub struct Model {
     /// [`MODEL_SCHEMA_VERSION`] when written.
     pub schema_version: u32,
-    /// The formulation trained.
-    pub formulation: Formulation,
+    /// The formulation trained; `None` when not known (a model read from
+    /// LIBSVM's text format, which records the kernel, `rho`, the labels and
+    /// the support vectors but not the loss, `C` nor the class weights).
+    /// Prediction does not need it; certifying the model does (see
+    /// `svm-dual verify`, which then takes it from the command line).
+    pub formulation: Option<Formulation>,
     /// The kernel, parameters resolved.
     pub kernel: Kernel,
     /// The label mapping.
@@ -91,7 +96,7 @@ impl Model {
                         .unzip(),
                 };
                 SupportVector {
-                    index: i,
+                    index: Some(i),
                     coef: a * y[i],
                     indices,
                     values,
@@ -100,7 +105,7 @@ impl Model {
             .collect();
         Self {
             schema_version: MODEL_SCHEMA_VERSION,
-            formulation,
+            formulation: Some(formulation),
             kernel,
             labels,
             n_features: features.n_cols(),

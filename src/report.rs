@@ -11,7 +11,8 @@
 use crate::data::Dataset;
 use crate::formulation::{Formulation, Loss};
 use crate::kernel::Kernel;
-use crate::train::{TrainOptions, Trained};
+use crate::linear::LinearSolveInfo;
+use crate::train::{SolverKind, TrainOptions, Trained};
 use crate::verify::Certificate;
 use serde::{Deserialize, Serialize};
 use solvers::{SmoSettings, Status};
@@ -105,10 +106,10 @@ pub struct SolverReport {
 }
 
 impl SolverReport {
-    /// The report of SMO run with `settings`.
-    pub fn smo(settings: &SmoSettings) -> Self {
+    /// The report of `solver` run with the shared `settings`.
+    pub fn new(solver: SolverKind, settings: &SmoSettings) -> Self {
         Self {
-            name: "smo".into(),
+            name: solver.name().into(),
             tol: settings.tol,
             max_iter: settings.max_iter,
             time_limit_seconds: settings.time_limit.map(|d| d.as_secs_f64()),
@@ -233,6 +234,9 @@ pub struct Report {
     /// Fraction of training samples classified correctly, from the
     /// certificate.
     pub training_accuracy: f64,
+    /// What the linear CD solver reports of itself (bias mode, ‖w‖, nonzeros
+    /// of w, its own stopping measure); `null` for the kernel solvers.
+    pub linear: Option<LinearSolveInfo>,
 }
 
 impl Report {
@@ -249,7 +253,7 @@ impl Report {
         timings: Timings,
         threads: usize,
     ) -> Self {
-        let f: &Formulation = &trained.model.formulation;
+        let f: &Formulation = &options.formulation;
         let labels = &trained.labels;
         Self {
             schema_version: REPORT_SCHEMA_VERSION,
@@ -281,7 +285,7 @@ impl Report {
                 bias: f.bias,
             },
             kernel: trained.model.kernel,
-            solver: SolverReport::smo(&options.smo),
+            solver: SolverReport::new(SolverKind::Smo, &options.smo),
             status: trained.summary.status.into(),
             iterations: trained.summary.iterations,
             timings_seconds: timings.into(),
@@ -293,6 +297,7 @@ impl Report {
             n_sv: certificate.n_sv,
             n_bounded_sv: certificate.n_bounded_sv,
             training_accuracy: certificate.training_accuracy,
+            linear: None,
         }
     }
 
@@ -333,7 +338,7 @@ mod tests {
             max_iter: Some(7),
             ..Default::default()
         };
-        let r = SolverReport::smo(&settings);
+        let r = SolverReport::new(SolverKind::Smo, &settings);
         assert_eq!(r.cache_mb, 200.0);
         assert_eq!(r.time_limit_seconds, Some(1.5));
         assert_eq!(r.max_iter, Some(7));
@@ -439,6 +444,7 @@ mod tests {
             "n_sv",
             "n_bounded_sv",
             "training_accuracy",
+            "linear",
         ];
         expected.sort_unstable();
         assert_eq!(keys, expected);

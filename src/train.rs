@@ -1,11 +1,63 @@
-//! Training: dataset → formulation → dual QP → SMO → model.
+//! Training: dataset → formulation → dual QP → solver → model.
+//!
+//! The kernel solvers ([`SolverKind::Smo`], [`SolverKind::Pg`]) run here on
+//! the dual QP of [`crate::formulation`]; the linear coordinate-descent
+//! solver ([`SolverKind::Cd`]) keeps `w` explicitly and lives in
+//! [`crate::linear`]. [`SolverChoice::Auto`] picks CD for the linear kernel
+//! (one step costs O(nnz of a row) instead of a kernel column) and SMO
+//! otherwise.
 
 use crate::data::{BinaryLabels, DataError, Dataset};
 use crate::formulation::{DualData, DualHessian, Formulation};
 use crate::kernel::{Kernel, KernelMatrix};
 use crate::model::{LabelMapping, Model};
-use solvers::{Progress, SetupError, SmoSettings, Status};
+use serde::{Deserialize, Serialize};
+use solvers::{PgSettings, Progress, SetupError, SmoSettings, Status};
 use std::time::Duration;
+
+/// A dual solver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SolverKind {
+    /// Sequential minimal optimisation ([`solvers::solve_smo`]).
+    Smo,
+    /// Projected gradient ([`solvers::solve_pg`]).
+    Pg,
+    /// Dual coordinate descent for the linear kernel ([`crate::linear`]).
+    Cd,
+}
+
+impl SolverKind {
+    /// A stable lower-case name, as written in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            SolverKind::Smo => "smo",
+            SolverKind::Pg => "pg",
+            SolverKind::Cd => "cd",
+        }
+    }
+}
+
+/// The solver asked for: one in particular, or the documented rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum SolverChoice {
+    /// This one.
+    Exactly(SolverKind),
+    /// CD for the linear kernel, SMO for the others.
+    #[default]
+    Auto,
+}
+
+impl SolverChoice {
+    /// The solver that runs for `kernel`.
+    pub fn resolve(self, kernel: &Kernel) -> SolverKind {
+        match self {
+            SolverChoice::Exactly(kind) => kind,
+            SolverChoice::Auto if matches!(kernel, Kernel::Linear) => SolverKind::Cd,
+            SolverChoice::Auto => SolverKind::Smo,
+        }
+    }
+}
 
 /// What to train.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,11 +117,34 @@ pub struct Trained {
     pub summary: SolveSummary,
 }
 
-/// Trains a binary SVM on `data`. `progress` is called about once a second
-/// during long solves.
+/// Trains a binary SVM on `data` with SMO. `progress` is called about once
+/// a second during long solves.
 pub fn train(
     data: &Dataset,
     options: &TrainOptions,
+    progress: Option<&(dyn Fn(&Progress) + Sync)>,
+) -> Result<Trained, TrainError> {
+    train_with(data, options, SolverKind::Smo, progress)
+}
+
+/// The projected-gradient settings matching `smo`'s tolerance and limits.
+pub fn pg_settings(smo: &SmoSettings) -> PgSettings {
+    PgSettings {
+        tol: smo.tol,
+        max_iter: smo.max_iter,
+        time_limit: smo.time_limit,
+        progress_interval: smo.progress_interval,
+        ..PgSettings::default()
+    }
+}
+
+/// Trains a binary SVM on `data` with a kernel solver, SMO or PG (both
+/// take the tolerance and limits of `options.smo`). For CD use
+/// [`crate::linear::train_linear`], which solves with `w` kept explicitly.
+pub fn train_with(
+    data: &Dataset,
+    options: &TrainOptions,
+    solver: SolverKind,
     progress: Option<&(dyn Fn(&Progress) + Sync)>,
 ) -> Result<Trained, TrainError> {
     options.formulation.validate().map_err(TrainError::Option)?;
@@ -79,7 +154,16 @@ pub fn train(
     let kernel = KernelMatrix::new(&data.features, options.kernel);
     let q = DualHessian::new(kernel, &labels.y, &options.formulation);
     let dual = DualData::new(&options.formulation, &labels.y);
-    let solution = solvers::solve_smo(&q, &dual.problem(None), &options.smo, progress)?;
+    let problem = dual.problem(None);
+    let solution = match solver {
+        SolverKind::Smo => solvers::solve_smo(&q, &problem, &options.smo, progress)?,
+        SolverKind::Pg => solvers::solve_pg(&q, &problem, &pg_settings(&options.smo), progress)?,
+        SolverKind::Cd => {
+            return Err(TrainError::Option(
+                "the CD solver trains through svm_dual::linear::train_linear".into(),
+            ))
+        }
+    };
     let bias = solution.equality_multiplier.unwrap_or(0.0);
     let model = Model::from_dual(
         &data.features,

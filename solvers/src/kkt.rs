@@ -73,3 +73,44 @@ pub fn max_violation(problem: &QpProblem<'_>, alpha: &[f64], gradient: &[f64]) -
         None => projected_gradient_norm(alpha, gradient, problem.lower, problem.upper),
     }
 }
+
+/// The multiplier `ν` of the equality at `α` (LIBSVM's `calculate_rho`,
+/// negated): `Gᵢ + νyᵢ = 0` on free variables (`lᵢ < αᵢ < uᵢ`), averaged
+/// over them; without free variables the midpoint of the interval
+/// `[max yᵢGᵢ, min yᵢGᵢ]` that the bounded ones allow (one end when the
+/// other is empty, 0 when both are).
+pub fn equality_multiplier(
+    alpha: &[f64],
+    gradient: &[f64],
+    signs: &[f64],
+    lower: &[f64],
+    upper: &[f64],
+) -> f64 {
+    let (mut ub, mut lb) = (f64::INFINITY, f64::NEG_INFINITY);
+    let (mut n_free, mut sum_free) = (0usize, 0.0);
+    for t in 0..alpha.len() {
+        let yg = signs[t] * gradient[t];
+        let at_upper = alpha[t] >= upper[t];
+        let at_lower = !at_upper && alpha[t] <= lower[t];
+        match (at_upper, at_lower, signs[t] > 0.0) {
+            (true, _, false) | (false, true, true) => ub = ub.min(yg),
+            (true, _, true) | (false, true, false) => lb = lb.max(yg),
+            (false, false, _) => {
+                n_free += 1;
+                sum_free += yg;
+            }
+        }
+    }
+    let rho = if n_free > 0 {
+        sum_free / n_free as f64
+    } else if ub.is_finite() && lb.is_finite() {
+        (ub + lb) / 2.0
+    } else if ub.is_finite() {
+        ub
+    } else if lb.is_finite() {
+        lb
+    } else {
+        0.0
+    };
+    -rho
+}

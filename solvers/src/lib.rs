@@ -22,6 +22,12 @@
 //! - [`error`]: [`SetupError`], what is wrong with the problem or settings;
 //! - [`smo`]: sequential minimal optimisation with second-order working-set
 //!   selection (Fan, Chen & Lin, JMLR 6, 2005), shrinking and the cache;
+//! - [`pg`]: projected-gradient methods (GVPM with Barzilai–Borwein steps,
+//!   Serafini, Zanghirati & Zanni 2005; Dai–Fletcher; FISTA) that touch `Q`
+//!   only through products `Qv`;
+//! - [`cd`]: dual coordinate descent for linear SVMs (Hsieh et al., ICML
+//!   2008) that keeps `w = Σαᵢyᵢxᵢ` and sees the data as sparse rows
+//!   ([`RowMatrix`]), with an SMO-pair variant for `yᵀα = 0`;
 //! - [`kkt`]: first-order optimality measures shared by the solvers;
 //! - [`projection`]: exact projection onto the feasible set.
 //!
@@ -36,8 +42,10 @@
 //! equality constraint the measure is the largest projected-gradient entry.
 
 pub mod cache;
+pub mod cd;
 pub mod error;
 pub mod kkt;
+pub mod pg;
 pub mod problem;
 pub mod projection;
 pub mod qmatrix;
@@ -45,7 +53,11 @@ pub mod settings;
 pub mod smo;
 pub mod solution;
 
+pub use cd::{
+    solve_cd, CdBias, CdProblem, CdSettings, CdSolution, CsrRef, RowMatrix, SparseRow, StopMeasure,
+};
 pub use error::SetupError;
+pub use pg::{solve_pg, PgMethod, PgSettings};
 pub use problem::{Equality, QpProblem};
 pub use qmatrix::{DenseQ, QMatrix};
 pub use settings::SmoSettings;

@@ -131,16 +131,23 @@ pub fn project(
         }
     };
     let mut alpha = alpha_at(lambda, v, signs, lower, upper);
-    // Remove the rounding left in yᵀα − Δ by moving free variables.
+    // Remove the rounding left in yᵀα − Δ by moving free variables first,
+    // so that variables at a bound stay exactly there (the solvers' index
+    // sets depend on it), and only then, if needed, any variable.
     let mut excess = signs.iter().zip(&alpha).map(|(s, a)| s * a).sum::<f64>() - rhs;
-    for i in 0..n {
-        if excess == 0.0 {
-            break;
+    for free_only in [true, false] {
+        for i in 0..n {
+            if excess == 0.0 {
+                break;
+            }
+            if free_only && !(lower[i] < alpha[i] && alpha[i] < upper[i]) {
+                continue;
+            }
+            let target = alpha[i] - signs[i] * excess;
+            let moved = target.max(lower[i]).min(upper[i]);
+            excess -= signs[i] * (alpha[i] - moved);
+            alpha[i] = moved;
         }
-        let target = alpha[i] - signs[i] * excess;
-        let moved = target.max(lower[i]).min(upper[i]);
-        excess -= signs[i] * (alpha[i] - moved);
-        alpha[i] = moved;
     }
     Ok(alpha)
 }

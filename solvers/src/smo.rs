@@ -645,37 +645,6 @@ impl<'a> Smo<'a> {
         }
     }
 
-    /// LIBSVM's `calculate_rho`, negated: the equality multiplier `ν` with
-    /// `Gᵢ + νyᵢ = 0` on free variables, averaged; without free variables
-    /// the midpoint of the interval the bounded ones allow.
-    fn multiplier(&self) -> f64 {
-        let (mut ub, mut lb) = (f64::INFINITY, f64::NEG_INFINITY);
-        let (mut n_free, mut sum_free) = (0usize, 0.0);
-        for t in 0..self.n {
-            let yg = self.y[t] * self.grad[t];
-            match (self.place[t], self.y[t] > 0.0) {
-                (Place::Upper, false) | (Place::Lower, true) => ub = ub.min(yg),
-                (Place::Upper, true) | (Place::Lower, false) => lb = lb.max(yg),
-                (Place::Free, _) => {
-                    n_free += 1;
-                    sum_free += yg;
-                }
-            }
-        }
-        let rho = if n_free > 0 {
-            sum_free / n_free as f64
-        } else if ub.is_finite() && lb.is_finite() {
-            (ub + lb) / 2.0
-        } else if ub.is_finite() {
-            ub
-        } else if lb.is_finite() {
-            lb
-        } else {
-            0.0
-        };
-        -rho
-    }
-
     fn finish(
         self,
         problem: &QpProblem<'_>,
@@ -683,13 +652,15 @@ impl<'a> Smo<'a> {
         iterations: u64,
         start: Instant,
     ) -> Solution {
-        let equality_multiplier = self.equality.then(|| self.multiplier());
         let mut alpha = vec![0.0; self.n];
         let mut gradient = vec![0.0; self.n];
         for pos in 0..self.n {
             alpha[self.perm[pos]] = self.alpha[pos];
             gradient[self.perm[pos]] = self.grad[pos];
         }
+        let equality_multiplier = problem.equality.map(|eq| {
+            kkt::equality_multiplier(&alpha, &gradient, eq.signs, problem.lower, problem.upper)
+        });
         let objective = alpha
             .iter()
             .zip(&gradient)

@@ -12,6 +12,7 @@ use svm_dual::formulation::{Formulation, Loss};
 use svm_dual::kernel::Kernel;
 use svm_dual::report::InputFormat;
 use svm_dual::solvers::SmoSettings;
+use svm_dual::train::{SolverChoice, SolverKind};
 
 use super::CliError;
 
@@ -38,6 +39,19 @@ pub enum Command {
     /// 3 an iteration or time limit was reached (outputs still written),
     /// 2 bad arguments or bad input, 1 other failures.
     Solve(SolveArgs),
+    /// Predict labels with a model (our JSON or LIBSVM's text format).
+    ///
+    /// Writes one predicted label a line (with --decision-values also f(x))
+    /// to --output or stdout, and the accuracy on stderr. Exit codes: 0 done,
+    /// 2 bad arguments, model or data, 1 other failures.
+    Predict(super::predict::PredictArgs),
+    /// Certify a model (ours or svm-train's) on its training data.
+    ///
+    /// Rebuilds α by matching the support vectors to training rows, runs the
+    /// verifier and prints a summary line; the JSON report only with
+    /// --report. Exit codes: 0 the certificate was computed (whatever the
+    /// gap), 2 bad arguments, model or data, 1 other failures.
+    Verify(super::verify_cmd::VerifyArgs),
 }
 
 /// `--format`.
@@ -85,8 +99,14 @@ pub enum KernelArg {
 /// `--solver`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SolverArg {
+    /// CD for the linear kernel, SMO otherwise.
+    Auto,
     /// Sequential minimal optimisation with second-order working sets.
     Smo,
+    /// Projected gradient (Barzilai–Borwein steps, exact projection).
+    Pg,
+    /// Dual coordinate descent with w kept explicitly (linear kernel only).
+    Cd,
 }
 
 /// The arguments of `svm-dual solve`, as clap parsed them (unchecked).
@@ -147,9 +167,18 @@ pub struct SolveArgs {
     /// Drop the bias b (and the dual's equality constraint).
     #[arg(long)]
     pub no_bias: bool,
-    /// The QP solver.
-    #[arg(long, value_enum, default_value_t = SolverArg::Smo)]
+    /// The dual solver.
+    #[arg(long, value_enum, default_value_t = SolverArg::Auto)]
     pub solver: SolverArg,
+    /// CD only: append a constant feature B whose weight is regularised
+    /// (LIBLINEAR's -B), instead of the unregularised bias; needs
+    /// --no-bias.
+    #[arg(short = 'B', long, value_name = "B", allow_negative_numbers = true)]
+    pub bias_feature: Option<f64>,
+    /// CD only: stop when the certified relative duality gap is at most G
+    /// (instead of the violation tolerance --tol).
+    #[arg(long, value_name = "G", allow_negative_numbers = true)]
+    pub target_gap: Option<f64>,
     /// Stopping tolerance on the maximal KKT violation.
     #[arg(
         long,
@@ -257,7 +286,13 @@ pub struct SolveOptions {
     pub weights: Vec<LabelWeight>,
     /// The kernel as asked for.
     pub kernel: KernelSpec,
-    /// Solver settings.
+    /// The solver asked for.
+    pub solver: SolverChoice,
+    /// CD only: the regularised constant feature (`-B`).
+    pub bias_feature: Option<f64>,
+    /// CD only: stop on this relative duality gap.
+    pub target_gap: Option<f64>,
+    /// Tolerance, limits, cache and shrinking (shared by all solvers).
     pub smo: SmoSettings,
     /// Worker threads; `None`: all cores.
     pub threads: Option<usize>,
@@ -482,6 +517,44 @@ impl SolveArgs {
         smo.validate()
             .map_err(|e| CliError::Argument(e.to_string()))?;
 
+        let solver = match self.solver {
+            SolverArg::Auto => SolverChoice::Auto,
+            SolverArg::Smo => SolverChoice::Exactly(SolverKind::Smo),
+            SolverArg::Pg => SolverChoice::Exactly(SolverKind::Pg),
+            SolverArg::Cd => SolverChoice::Exactly(SolverKind::Cd),
+        };
+        let linear = matches!(self.kernel, KernelArg::Linear);
+        if matches!(self.solver, SolverArg::Cd) && !linear {
+            return Err(bad(
+                "--solver",
+                "cd solves the linear kernel only (--kernel linear)",
+            ));
+        }
+        let cd = solver.resolve(&Kernel::Linear) == SolverKind::Cd && linear;
+        if let Some(b) = self.bias_feature {
+            if !cd {
+                return Err(bad("-B/--bias-feature", "applies to the cd solver only"));
+            }
+            if !self.no_bias {
+                return Err(bad(
+                    "-B/--bias-feature",
+                    "a regularised constant feature replaces the bias: add --no-bias",
+                ));
+            }
+            if !(b.is_finite() && b >= 0.0) {
+                return Err(bad(
+                    "-B/--bias-feature",
+                    format_args!("must be finite and ≥ 0, got {b}"),
+                ));
+            }
+        }
+        if let Some(g) = self.target_gap {
+            if !cd {
+                return Err(bad("--target-gap", "applies to the cd solver only"));
+            }
+            positive("--target-gap", g)?;
+        }
+
         if self.threads == Some(0) {
             return Err(bad("--threads", "must be at least 1"));
         }
@@ -529,6 +602,9 @@ impl SolveArgs {
             formulation,
             weights,
             kernel,
+            solver,
+            bias_feature: self.bias_feature,
+            target_gap: self.target_gap,
             smo,
             threads: self.threads,
             report,
@@ -559,6 +635,7 @@ mod tests {
         let cli = Cli::try_parse_from(argv).map_err(|e| CliError::Argument(e.to_string()))?;
         match cli.command {
             Command::Solve(a) => a.validate(),
+            other => Err(CliError::Argument(format!("not solve: {other:?}"))),
         }
     }
 

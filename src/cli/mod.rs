@@ -14,7 +14,9 @@
 
 pub mod args;
 pub mod output;
+pub mod predict;
 pub mod run;
+pub mod verify_cmd;
 
 use std::fmt;
 use std::io::Write;
@@ -28,6 +30,9 @@ use svm_dual::train::TrainError;
 
 /// Exit status: the solver converged.
 pub const EXIT_CONVERGED: u8 = 0;
+/// Exit status: `predict` or `verify` finished (same value as
+/// [`EXIT_CONVERGED`]).
+pub const EXIT_SUCCESS: u8 = 0;
 /// Exit status: another failure (writing an output, starting threads).
 pub const EXIT_FAILURE: u8 = 1;
 /// Exit status: bad arguments or bad input data.
@@ -116,11 +121,13 @@ pub fn main() -> ExitCode {
         args::Command::Solve(raw) => raw.validate().and_then(|options| {
             let outcome = run::solve(&options)?;
             output::deliver(&options, &outcome)?;
-            Ok(outcome.report.status)
+            Ok(status_exit_code(outcome.report.status))
         }),
+        args::Command::Predict(raw) => predict::run(raw).map(|()| EXIT_SUCCESS),
+        args::Command::Verify(raw) => verify_cmd::run(raw).map(|()| EXIT_SUCCESS),
     };
     match result {
-        Ok(status) => ExitCode::from(status_exit_code(status)),
+        Ok(code) => ExitCode::from(code),
         Err(e) => {
             // Nothing sensible is left to do if stderr itself is closed.
             let _ = writeln!(std::io::stderr(), "error: {e}");

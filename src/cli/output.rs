@@ -136,7 +136,7 @@ pub fn summary_line(report: &Report) -> String {
 
 /// `x` with ten significant digits: fixed-point for moderate magnitudes,
 /// scientific otherwise.
-fn significant(x: f64) -> String {
+pub(crate) fn significant(x: f64) -> String {
     if x == 0.0 || !x.is_finite() {
         return format!("{x}");
     }

@@ -8,10 +8,12 @@ use std::time::Instant;
 
 use svm_dual::data::{read_path, BinaryLabels, Dataset};
 use svm_dual::formulation::Formulation;
+use svm_dual::linear::{self, LinearBias, LinearOptions};
 use svm_dual::model::Model;
-use svm_dual::report::{Report, Timings};
+use svm_dual::report::{Report, SolverReport, Timings};
+use svm_dual::solvers::CdSettings;
 use svm_dual::solvers::Progress;
-use svm_dual::train::{default_gamma, train, TrainOptions};
+use svm_dual::train::{default_gamma, train_with, SolverKind, TrainOptions};
 
 use super::args::{LabelWeight, SolveOptions};
 use super::CliError;
@@ -63,6 +65,20 @@ fn print_progress(p: &Progress) {
     );
 }
 
+/// CD settings from the shared tolerance and limits (`--max-iter` counts
+/// passes over the data for CD).
+fn cd_settings(options: &SolveOptions) -> CdSettings {
+    CdSettings {
+        tol: options.smo.tol,
+        gap_tol: options.target_gap,
+        max_passes: options.smo.max_iter,
+        time_limit: options.smo.time_limit,
+        shrinking: options.smo.shrinking,
+        progress_interval: options.smo.progress_interval,
+        ..CdSettings::default()
+    }
+}
+
 /// Loads, trains and certifies as `options` say, on a pool of
 /// `options.threads` threads (all cores by default).
 pub fn solve(options: &SolveOptions) -> Result<Outcome, CliError> {
@@ -108,12 +124,35 @@ fn solve_in_pool(options: &SolveOptions, start: Instant) -> Result<Outcome, CliE
     } else {
         Some(&print_progress)
     };
-    let trained = train(&data, &train_options, progress)?;
-    let solve = t.elapsed();
-
-    let t = Instant::now();
-    let certificate = svm_dual::certify(&data.features, &trained);
-    let verify = t.elapsed();
+    let solver = options.solver.resolve(&kernel);
+    let (trained, certificate, linear_info, solve, verify) = match solver {
+        SolverKind::Smo | SolverKind::Pg => {
+            let trained = train_with(&data, &train_options, solver, progress)?;
+            let solve = t.elapsed();
+            let t = Instant::now();
+            let certificate = svm_dual::certify(&data.features, &trained);
+            (trained, certificate, None, solve, t.elapsed())
+        }
+        SolverKind::Cd => {
+            let linear_options = LinearOptions {
+                formulation,
+                bias: LinearBias::for_formulation(&formulation, options.bias_feature)?,
+                cd: cd_settings(options),
+            };
+            let lt = linear::train_linear(&data, &linear_options, progress)?;
+            let solve = t.elapsed();
+            let t = Instant::now();
+            let certificate = linear::certify(&data.features, &lt);
+            let verify = t.elapsed();
+            (
+                lt.to_trained(&data.features),
+                certificate,
+                Some(lt.info),
+                solve,
+                verify,
+            )
+        }
+    };
 
     let timings = Timings {
         load,
@@ -121,7 +160,7 @@ fn solve_in_pool(options: &SolveOptions, start: Instant) -> Result<Outcome, CliE
         verify,
         total: start.elapsed(),
     };
-    let report = Report::new(
+    let mut report = Report::new(
         &data,
         options.input_format(),
         &train_options,
@@ -130,6 +169,8 @@ fn solve_in_pool(options: &SolveOptions, start: Instant) -> Result<Outcome, CliE
         timings,
         rayon::current_num_threads(),
     );
+    report.solver = SolverReport::new(solver, &options.smo);
+    report.linear = linear_info;
     Ok(Outcome {
         report,
         model: trained.model,

@@ -1,0 +1,317 @@
+//! Linear SVMs: our dual coordinate descent ([`svm_dual::linear`]) against
+//! LIBLINEAR's `liblinear-train` (`-s 1`: L2 loss, `-s 3`: L1 loss), side
+//! by side, and time per pass against the number of nonzeros.
+//!
+//! Run with `cargo bench --bench linear_vs_liblinear`. Needs
+//! `../shared/datasets/a9a` and `../shared/datasets/news20` (skipped with a
+//! message when missing) and `liblinear-train` on PATH (Debian:
+//! `liblinear-tools`; without it only our times are printed).
+//!
+//! What is timed (the fastest of 3 alternating runs each, as the machine
+//! may be shared): LIBLINEAR's whole process (reading the file, training,
+//! writing the model) against our reading of the same file plus training
+//! (model building included, certificate excluded and shown separately).
+//! The matching: `C_ours = 2·C_liblinear` for the L2 loss, `C_ours =
+//! C_liblinear` for the L1 loss; `-B -1` is our `LinearBias::None`, `-B 1`
+//! `LinearBias::RegularizedFeature { value: 1 }`; the same `-e` (LIBLINEAR's
+//! stopping rule). Objectives: LIBLINEAR prints the minimisation form, ours
+//! is its negative (see `scripts/liblinear_fixtures.py`); for news20 (20
+//! classes, one-vs-rest) the sum over the classes is compared.
+//!
+//! The synthetic part generates seeded sparse data (uniform columns,
+//! uniform values, labels from a random hyperplane with 10 % flipped;
+//! 50 nonzeros a row over 100 000 columns, so only the row count grows) with
+//! 1e5 … `SVM_BENCH_MAX_NNZ` (default 1e8) nonzeros and prints the time of
+//! a pass over all variables (shrinking off, 5 passes) per nonzero.
+
+use solvers::{solve_cd, CdBias, CdProblem, CdSettings, CsrRef};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+use svm_dual::data::libsvm;
+use svm_dual::formulation::{Formulation, Loss};
+use svm_dual::linear::{self, LinearBias, LinearOptions};
+
+/// One LIBLINEAR run: wall time and the printed objectives (one per class).
+struct LiblinearRun {
+    wall: Duration,
+    objectives: Vec<f64>,
+}
+
+/// Runs of each program per configuration; the fastest is reported.
+const REPEATS: usize = 3;
+
+fn liblinear_available() -> bool {
+    Command::new("liblinear-train").output().is_ok()
+}
+
+fn run_liblinear(solver: u32, c: f64, eps: f64, bias: f64, data: &Path) -> Option<LiblinearRun> {
+    let model = std::env::temp_dir().join(format!("svm_dual_bench_{}.model", std::process::id()));
+    let start = Instant::now();
+    let out = Command::new("liblinear-train")
+        .args(["-s", &solver.to_string(), "-c", &c.to_string()])
+        .args(["-e", &eps.to_string(), "-B", &bias.to_string()])
+        .arg(data)
+        .arg(&model)
+        .output()
+        .ok()?;
+    let wall = start.elapsed();
+    let _ = std::fs::remove_file(&model);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let objectives = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("Objective value = "))
+        .filter_map(|v| v.trim().parse::<f64>().ok())
+        .collect();
+    Some(LiblinearRun { wall, objectives })
+}
+
+fn shared(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/datasets")
+        .join(name)
+}
+
+/// Our run: wall time (read + train), dual objectives per class, and the
+/// largest certified relative gap.
+fn run_ours(path: &Path, options: &LinearOptions, multiclass: bool) -> (Duration, Vec<f64>, f64) {
+    let start = Instant::now();
+    let data = libsvm::read_path(path).expect("reading the data");
+    if multiclass {
+        let ovr = linear::train_one_vs_rest(&data, options).expect("training");
+        let wall = start.elapsed();
+        let gap = ovr
+            .classes
+            .iter()
+            .map(|c| {
+                linear::certify_class(&data.features, &data.labels, &options.formulation, c)
+                    .relative_gap
+            })
+            .fold(0.0, f64::max);
+        let objectives = ovr
+            .classes
+            .iter()
+            .map(|c| c.summary.dual_objective)
+            .collect();
+        (wall, objectives, gap)
+    } else {
+        let t = linear::train_linear(&data, options, None).expect("training");
+        let wall = start.elapsed();
+        let gap = linear::certify(&data.features, &t).relative_gap;
+        (wall, vec![t.summary.dual_objective], gap)
+    }
+}
+
+fn compare(name: &str, multiclass: bool, have_liblinear: bool) {
+    let path = shared(name);
+    if !path.exists() {
+        println!("{name}: {} not found, skipped", path.display());
+        return;
+    }
+    println!("\n{name}{}", if multiclass { " (one-vs-rest)" } else { "" });
+    println!(
+        "{:<4} {:>3} {:>7} {:>11} {:>11} {:>6} {:>16} {:>16} {:>9} {:>9}",
+        "loss",
+        "B",
+        "eps",
+        "liblinear s",
+        "ours s",
+        "ratio",
+        "liblinear obj",
+        "ours obj",
+        "rel diff",
+        "our gap"
+    );
+    let biases: &[f64] = if multiclass { &[-1.0] } else { &[-1.0, 1.0] };
+    for (loss, solver) in [(Loss::L2, 1), (Loss::L1, 3)] {
+        for &b in biases {
+            for eps in [0.1, 1e-3] {
+                let c_liblinear = 1.0;
+                let formulation = Formulation {
+                    loss,
+                    c: if loss == Loss::L2 { 2.0 } else { 1.0 },
+                    bias: false,
+                    ..Default::default()
+                };
+                debug_assert_eq!(linear::liblinear_cost(&formulation), c_liblinear);
+                let options = LinearOptions {
+                    formulation,
+                    bias: if b >= 0.0 {
+                        LinearBias::RegularizedFeature { value: b }
+                    } else {
+                        LinearBias::None
+                    },
+                    cd: CdSettings {
+                        tol: eps,
+                        max_passes: Some(1000),
+                        ..Default::default()
+                    },
+                };
+                // Alternate the two, REPEATS times each, keep the fastest
+                // (the least disturbed by other load on the machine).
+                let mut ll: Option<LiblinearRun> = None;
+                let mut ours: Option<(Duration, Vec<f64>, f64)> = None;
+                for _ in 0..REPEATS {
+                    if have_liblinear {
+                        if let Some(run) = run_liblinear(solver, c_liblinear, eps, b, &path) {
+                            if ll.as_ref().map_or(true, |best| run.wall < best.wall) {
+                                ll = Some(run);
+                            }
+                        }
+                    }
+                    let run = run_ours(&path, &options, multiclass);
+                    if ours.as_ref().map_or(true, |best| run.0 < best.0) {
+                        ours = Some(run);
+                    }
+                }
+                let (ours_wall, ours_obj, gap) = ours.expect("REPEATS ≥ 1");
+                let ours_sum: f64 = ours_obj.iter().sum();
+                match ll {
+                    Some(ll) => {
+                        let ll_sum: f64 = -ll.objectives.iter().sum::<f64>();
+                        println!(
+                            "{:<4} {:>3} {:>7} {:>11.3} {:>11.3} {:>6.2} {:>16.6} {:>16.6} {:>9.1e} {:>9.1e}",
+                            loss.name(),
+                            b,
+                            eps,
+                            ll.wall.as_secs_f64(),
+                            ours_wall.as_secs_f64(),
+                            ours_wall.as_secs_f64() / ll.wall.as_secs_f64(),
+                            ll_sum,
+                            ours_sum,
+                            (ours_sum - ll_sum) / ll_sum.abs(),
+                            gap
+                        );
+                    }
+                    None => println!(
+                        "{:<4} {:>3} {:>7} {:>11} {:>11.3} {:>6} {:>16} {:>16.6} {:>9} {:>9.1e}",
+                        loss.name(),
+                        b,
+                        eps,
+                        "-",
+                        ours_wall.as_secs_f64(),
+                        "-",
+                        "-",
+                        ours_sum,
+                        "-",
+                        gap
+                    ),
+                }
+            }
+        }
+    }
+}
+
+/// SplitMix64 for the synthetic data.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn uniform(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Seeded sparse data: `n` rows of `k` distinct columns out of `d`.
+fn synthetic(
+    n: usize,
+    k: usize,
+    d: usize,
+    seed: u64,
+) -> (Vec<usize>, Vec<u32>, Vec<f64>, Vec<f64>) {
+    let mut rng = Rng(seed);
+    let truth: Vec<f64> = (0..d).map(|_| rng.uniform() * 2.0 - 1.0).collect();
+    let mut indptr = Vec::with_capacity(n + 1);
+    let mut indices = Vec::with_capacity(n * k);
+    let mut values = Vec::with_capacity(n * k);
+    let mut y = Vec::with_capacity(n);
+    indptr.push(0);
+    let mut cols = Vec::with_capacity(k);
+    for _ in 0..n {
+        cols.clear();
+        while cols.len() < k {
+            let c = (rng.next() % d as u64) as u32;
+            if !cols.contains(&c) {
+                cols.push(c);
+            }
+        }
+        cols.sort_unstable();
+        let mut margin = 0.0;
+        for &c in &cols {
+            let v = rng.uniform();
+            margin += v * truth[c as usize];
+            indices.push(c);
+            values.push(v);
+        }
+        indptr.push(indices.len());
+        let flip = rng.uniform() < 0.1;
+        y.push(if (margin > 0.0) != flip { 1.0 } else { -1.0 });
+    }
+    (indptr, indices, values, y)
+}
+
+fn scaling() {
+    let max_nnz: f64 = std::env::var("SVM_BENCH_MAX_NNZ")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1e8);
+    println!("\nsynthetic (seeded), L1 loss, C = 1, no bias, 5 passes, shrinking off");
+    println!(
+        "{:>12} {:>10} {:>10} {:>12} {:>14}",
+        "nnz", "rows", "cols", "s / pass", "ns / nnz / pass"
+    );
+    let k = 50;
+    let mut nnz = 1e5;
+    while nnz <= max_nnz * 1.0001 {
+        let n = (nnz / k as f64) as usize;
+        // A fixed width, so that only the number of rows grows.
+        let d = 100_000;
+        let (indptr, indices, values, y) = synthetic(n, k, d, 42);
+        let x = CsrRef::new(&indptr, &indices, &values, d).expect("valid CSR");
+        let upper = vec![1.0; n];
+        let shift = vec![0.0; n];
+        let problem = CdProblem {
+            signs: &y,
+            upper: &upper,
+            shift: &shift,
+            bias: CdBias::None,
+        };
+        let settings = CdSettings {
+            tol: 1e-12,
+            max_passes: Some(5),
+            shrinking: false,
+            ..Default::default()
+        };
+        let s = solve_cd(&x, &problem, &settings, None).expect("valid problem");
+        let per_pass = s.elapsed.as_secs_f64() / s.passes as f64;
+        println!(
+            "{:>12} {:>10} {:>10} {:>12.4} {:>14.2}",
+            values.len(),
+            n,
+            d,
+            per_pass,
+            per_pass * 1e9 / values.len() as f64
+        );
+        nnz *= 10.0;
+    }
+}
+
+fn main() {
+    let have = liblinear_available();
+    if !have {
+        println!("liblinear-train not found on PATH: printing our times only");
+    }
+    println!(
+        "rayon threads: {} (one-vs-rest trains classes in parallel)",
+        rayon::current_num_threads()
+    );
+    compare("a9a", false, have);
+    compare("news20", true, have);
+    scaling();
+}

@@ -1,0 +1,439 @@
+//! Projected gradient on random convex QPs: feasibility, the KKT measure
+//! recomputed from `Qα + p`, agreement with SMO, every method, warm starts,
+//! limits as statuses, unboundedness and setup errors.
+
+use proptest::prelude::*;
+use solvers::{
+    kkt, solve_pg, solve_smo, DenseQ, Equality, PgMethod, PgSettings, QMatrix, QpProblem,
+    SmoSettings, Status,
+};
+
+/// A random problem: `Q = AAᵀ + εI`, bounds, optional equality.
+#[derive(Debug, Clone)]
+struct Case {
+    n: usize,
+    q: Vec<f64>,
+    p: Vec<f64>,
+    lower: Vec<f64>,
+    upper: Vec<f64>,
+    signs: Option<Vec<f64>>,
+    rhs: f64,
+}
+
+fn case() -> impl Strategy<Value = Case> {
+    (
+        2usize..30,
+        1usize..6,
+        any::<bool>(),
+        any::<bool>(),
+        any::<u64>(),
+    )
+        .prop_map(|(n, rank, with_eq, ridge, seed)| {
+            let mut s = seed | 1;
+            let mut next = move || {
+                // xorshift64*: a small deterministic generator for test data.
+                s ^= s >> 12;
+                s ^= s << 25;
+                s ^= s >> 27;
+                (s.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
+            };
+            let a: Vec<f64> = (0..n * rank).map(|_| 2.0 * next() - 1.0).collect();
+            let eps = if ridge { 0.1 } else { 0.0 };
+            let mut q = vec![0.0; n * n];
+            for i in 0..n {
+                for j in 0..=i {
+                    let v: f64 = (0..rank).map(|k| a[i * rank + k] * a[j * rank + k]).sum();
+                    q[i * n + j] = v + if i == j { eps } else { 0.0 };
+                    q[j * n + i] = q[i * n + j];
+                }
+            }
+            let p: Vec<f64> = (0..n).map(|_| 2.0 * next() - 1.5).collect();
+            let lower: Vec<f64> = (0..n)
+                .map(|_| if next() < 0.5 { 0.0 } else { -next() })
+                .collect();
+            // Infinite upper bounds only where the ridge makes Q definite.
+            let upper: Vec<f64> = lower
+                .iter()
+                .map(|l| {
+                    if ridge && next() < 0.5 {
+                        f64::INFINITY
+                    } else {
+                        l + 0.1 + 3.0 * next()
+                    }
+                })
+                .collect();
+            let signs: Vec<f64> = (0..n)
+                .map(|_| if next() < 0.5 { 1.0 } else { -1.0 })
+                .collect();
+            // A right-hand side some box point attains.
+            let rhs = (0..n)
+                .map(|i| {
+                    let u = if upper[i].is_finite() {
+                        upper[i]
+                    } else {
+                        lower[i] + 2.0
+                    };
+                    signs[i] * (lower[i] + next() * (u - lower[i]))
+                })
+                .sum();
+            Case {
+                n,
+                q,
+                p,
+                lower,
+                upper,
+                signs: with_eq.then_some(signs),
+                rhs,
+            }
+        })
+}
+
+impl Case {
+    fn problem(&self) -> QpProblem<'_> {
+        QpProblem {
+            linear: &self.p,
+            equality: self.signs.as_ref().map(|s| Equality {
+                signs: s,
+                rhs: self.rhs,
+            }),
+            lower: &self.lower,
+            upper: &self.upper,
+            initial: None,
+        }
+    }
+
+    fn objective(&self, q: &DenseQ, a: &[f64]) -> (f64, Vec<f64>) {
+        let mut g = vec![0.0; self.n];
+        q.matvec(a, &mut g);
+        let obj = (0..self.n)
+            .map(|i| 0.5 * a[i] * g[i] + self.p[i] * a[i])
+            .sum();
+        g.iter_mut().zip(&self.p).for_each(|(g, p)| *g += p);
+        (obj, g)
+    }
+}
+
+fn method() -> impl Strategy<Value = PgMethod> {
+    prop_oneof![
+        Just(PgMethod::Gvpm),
+        Just(PgMethod::DaiFletcher),
+        Just(PgMethod::Fista)
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn pg_solves_random_qps(c in case(), method in method()) {
+        let q = DenseQ::new(c.n, c.q.clone()).unwrap();
+        let tol = 1e-8;
+        let settings = PgSettings { tol, method, max_iter: Some(200_000), ..Default::default() };
+        let sol = solve_pg(&q, &c.problem(), &settings, None).unwrap();
+        prop_assert_eq!(sol.status, Status::Converged, "{:?} after {} iterations, violation {}", method, sol.iterations, sol.max_violation);
+        for i in 0..c.n {
+            prop_assert!(c.lower[i] <= sol.alpha[i] && sol.alpha[i] <= c.upper[i]);
+        }
+        if let Some(s) = &c.signs {
+            let r: f64 = s.iter().zip(&sol.alpha).map(|(s, a)| s * a).sum::<f64>() - c.rhs;
+            prop_assert!(r.abs() <= 1e-9 * (1.0 + c.rhs.abs()), "equality residual {}", r);
+        }
+        let (obj, g) = c.objective(&q, &sol.alpha);
+        let viol = kkt::max_violation(&c.problem(), &sol.alpha, &g);
+        prop_assert!(viol <= tol + 1e-9, "violation {}", viol);
+        prop_assert!((sol.max_violation - viol).abs() <= 1e-9);
+        prop_assert!((obj - sol.objective).abs() <= 1e-9 * (1.0 + obj.abs()));
+        let smo = solve_smo(&q, &c.problem(), &SmoSettings { tol, ..Default::default() }, None).unwrap();
+        prop_assert!(
+            (obj - smo.objective).abs() <= 1e-6 * (1.0 + obj.abs()),
+            "pg {} vs smo {}", obj, smo.objective
+        );
+        // The multiplier satisfies Gᵢ + νyᵢ ≈ 0 on free variables.
+        if let (Some(s), Some(nu)) = (&c.signs, sol.equality_multiplier) {
+            for i in 0..c.n {
+                if c.lower[i] < sol.alpha[i] && sol.alpha[i] < c.upper[i] {
+                    prop_assert!((g[i] + nu * s[i]).abs() <= 1e-6, "free {} off by {}", i, g[i] + nu * s[i]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn warm_start_from_the_solution_stops_at_once(c in case()) {
+        let q = DenseQ::new(c.n, c.q.clone()).unwrap();
+        let settings = PgSettings { tol: 1e-8, max_iter: Some(200_000), ..Default::default() };
+        let cold = solve_pg(&q, &c.problem(), &settings, None).unwrap();
+        prop_assert_eq!(cold.status, Status::Converged);
+        let warm_problem = QpProblem { initial: Some(&cold.alpha), ..c.problem() };
+        let warm = solve_pg(&q, &warm_problem, &settings, None).unwrap();
+        prop_assert_eq!(warm.status, Status::Converged);
+        let moved = warm_problem.initial.unwrap().iter().zip(&warm.alpha).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+        prop_assert_eq!(warm.iterations, 0, "moved by {}, violation {}", moved, warm.max_violation);
+        prop_assert!((warm.objective - cold.objective).abs() <= 1e-12 * (1.0 + cold.objective.abs()));
+    }
+}
+
+/// The RBF-like test problem of the SMO tests, `n = 300`.
+fn rbf_problem(n: usize) -> (DenseQ, Vec<f64>) {
+    let x: Vec<f64> = (0..n)
+        .map(|i| ((i * 37 % 101) as f64 / 50.0) - 1.0)
+        .collect();
+    let y: Vec<f64> = (0..n)
+        .map(|i| if (i * 7919) % 3 == 0 { 1.0 } else { -1.0 })
+        .collect();
+    let mut q = vec![0.0; n * n];
+    for i in 0..n {
+        for j in 0..n {
+            q[i * n + j] = y[i] * y[j] * (-(x[i] - x[j]).powi(2)).exp();
+        }
+    }
+    (DenseQ::new(n, q).unwrap(), y)
+}
+
+#[test]
+fn every_method_matches_smo_on_a_larger_problem() {
+    let n = 300;
+    let (q, y) = rbf_problem(n);
+    let p = vec![-1.0; n];
+    let (l, u) = (vec![0.0; n], vec![1.0; n]);
+    let problem = QpProblem {
+        linear: &p,
+        equality: Some(Equality {
+            signs: &y,
+            rhs: 0.0,
+        }),
+        lower: &l,
+        upper: &u,
+        initial: None,
+    };
+    let tol = 1e-6;
+    let smo = solve_smo(
+        &q,
+        &problem,
+        &SmoSettings {
+            tol,
+            ..Default::default()
+        },
+        None,
+    )
+    .unwrap();
+    for method in [PgMethod::Gvpm, PgMethod::DaiFletcher, PgMethod::Fista] {
+        let settings = PgSettings {
+            tol,
+            method,
+            ..Default::default()
+        };
+        let sol = solve_pg(&q, &problem, &settings, None).unwrap();
+        assert_eq!(sol.status, Status::Converged, "{method:?}");
+        assert!(
+            (sol.objective - smo.objective).abs() <= 1e-6 * smo.objective.abs(),
+            "{method:?}: {} vs {}",
+            sol.objective,
+            smo.objective
+        );
+        let mut g = vec![0.0; n];
+        q.matvec(&sol.alpha, &mut g);
+        g.iter_mut().for_each(|g| *g -= 1.0);
+        assert!(kkt::max_violation(&problem, &sol.alpha, &g) <= tol);
+        let (a, b) = (
+            sol.equality_multiplier.unwrap(),
+            smo.equality_multiplier.unwrap(),
+        );
+        assert!(
+            (a - b).abs() <= 1e-4 * (1.0 + b.abs()),
+            "{method:?}: ν {a} vs {b}"
+        );
+    }
+}
+
+#[test]
+fn limits_are_statuses_and_points_stay_feasible() {
+    let n = 50;
+    let mut q = vec![0.0; n * n];
+    for i in 0..n {
+        for j in 0..n {
+            q[i * n + j] = 1.0 / (1.0 + (i as f64 - j as f64).abs());
+        }
+    }
+    let q = DenseQ::new(n, q).unwrap();
+    let y: Vec<f64> = (0..n)
+        .map(|i| if i % 2 == 0 { 1.0 } else { -1.0 })
+        .collect();
+    let p = vec![-1.0; n];
+    let (l, u) = (vec![0.0; n], vec![f64::INFINITY; n]);
+    let problem = QpProblem {
+        linear: &p,
+        equality: Some(Equality {
+            signs: &y,
+            rhs: 0.0,
+        }),
+        lower: &l,
+        upper: &u,
+        initial: None,
+    };
+    for method in [PgMethod::Gvpm, PgMethod::DaiFletcher, PgMethod::Fista] {
+        let settings = PgSettings {
+            tol: 1e-14,
+            max_iter: Some(3),
+            method,
+            ..Default::default()
+        };
+        let sol = solve_pg(&q, &problem, &settings, None).unwrap();
+        assert_eq!(sol.status, Status::MaxIterations);
+        assert_eq!(sol.iterations, 3);
+        let r: f64 = y.iter().zip(&sol.alpha).map(|(y, a)| y * a).sum();
+        assert!(r.abs() < 1e-12);
+        assert!(sol.alpha.iter().all(|a| *a >= 0.0));
+        let settings = PgSettings {
+            time_limit: Some(std::time::Duration::ZERO),
+            method,
+            ..Default::default()
+        };
+        let sol = solve_pg(&q, &problem, &settings, None).unwrap();
+        assert_eq!(sol.status, Status::TimeLimit);
+    }
+}
+
+#[test]
+fn progress_is_reported() {
+    let n = 300;
+    let (q, y) = rbf_problem(n);
+    let p = vec![-1.0; n];
+    let (l, u) = (vec![0.0; n], vec![10.0; n]);
+    let problem = QpProblem {
+        linear: &p,
+        equality: Some(Equality {
+            signs: &y,
+            rhs: 0.0,
+        }),
+        lower: &l,
+        upper: &u,
+        initial: None,
+    };
+    let calls = std::sync::atomic::AtomicU64::new(0);
+    let report = |pr: &solvers::Progress| {
+        assert!(pr.max_violation >= 0.0);
+        calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    };
+    let settings = PgSettings {
+        tol: 1e-12,
+        max_iter: Some(50),
+        progress_interval: std::time::Duration::ZERO,
+        ..Default::default()
+    };
+    let sol = solve_pg(&q, &problem, &settings, Some(&report)).unwrap();
+    assert_eq!(sol.status, Status::MaxIterations);
+    assert!(calls.load(std::sync::atomic::Ordering::Relaxed) >= 50);
+}
+
+#[test]
+fn unbounded_problem_is_a_status() {
+    // Q = 0, p = −1, α ≥ 0 unbounded above, with and without the equality.
+    let q = DenseQ::new(2, vec![0.0; 4]).unwrap();
+    let p = [-1.0, -1.0];
+    let (l, u) = ([0.0; 2], [f64::INFINITY; 2]);
+    let y = [1.0, -1.0];
+    for equality in [
+        None,
+        Some(Equality {
+            signs: &y,
+            rhs: 0.0,
+        }),
+    ] {
+        let problem = QpProblem {
+            linear: &p,
+            equality,
+            lower: &l,
+            upper: &u,
+            initial: None,
+        };
+        for method in [PgMethod::Gvpm, PgMethod::DaiFletcher, PgMethod::Fista] {
+            let settings = PgSettings {
+                method,
+                max_iter: Some(1000),
+                ..Default::default()
+            };
+            let sol = solve_pg(&q, &problem, &settings, None).unwrap();
+            assert_eq!(
+                sol.status,
+                Status::Unbounded,
+                "{method:?} {:?}",
+                equality.is_some()
+            );
+        }
+    }
+}
+
+#[test]
+fn a_bounded_linear_program_converges() {
+    // Q = 0 with finite bounds: the minimiser is a vertex.
+    let q = DenseQ::new(3, vec![0.0; 9]).unwrap();
+    let p = [-1.0, 2.0, -0.5];
+    let (l, u) = ([0.0; 3], [1.0, 1.0, 3.0]);
+    let problem = QpProblem {
+        linear: &p,
+        equality: None,
+        lower: &l,
+        upper: &u,
+        initial: None,
+    };
+    let sol = solve_pg(&q, &problem, &PgSettings::default(), None).unwrap();
+    assert_eq!(sol.status, Status::Converged);
+    assert_eq!(sol.alpha, vec![1.0, 0.0, 3.0]);
+    assert_eq!(sol.objective, -2.5);
+}
+
+#[test]
+fn setup_errors_are_errors() {
+    let q = DenseQ::new(2, vec![1.0, 0.0, 0.0, 1.0]).unwrap();
+    let p = [-1.0, -1.0];
+    let (l, u) = ([0.0; 2], [1.0; 2]);
+    let y = [1.0, 1.0];
+    let infeasible = QpProblem {
+        linear: &p,
+        equality: Some(Equality {
+            signs: &y,
+            rhs: 3.0,
+        }),
+        lower: &l,
+        upper: &u,
+        initial: None,
+    };
+    assert!(matches!(
+        solve_pg(&q, &infeasible, &PgSettings::default(), None),
+        Err(solvers::SetupError::InfeasibleEquality { .. })
+    ));
+    let ok = QpProblem {
+        equality: None,
+        ..infeasible
+    };
+    for bad in [
+        PgSettings {
+            tol: -1.0,
+            ..Default::default()
+        },
+        PgSettings {
+            tol: f64::NAN,
+            ..Default::default()
+        },
+        PgSettings {
+            max_iter: Some(0),
+            ..Default::default()
+        },
+        PgSettings {
+            gradient_refresh: 0,
+            ..Default::default()
+        },
+    ] {
+        assert!(matches!(
+            solve_pg(&q, &ok, &bad, None),
+            Err(solvers::SetupError::InvalidSetting { .. })
+        ));
+    }
+    let short = [0.0];
+    let mismatched = QpProblem {
+        lower: &short,
+        ..ok
+    };
+    assert!(solve_pg(&q, &mismatched, &PgSettings::default(), None).is_err());
+}

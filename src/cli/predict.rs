@@ -1,0 +1,223 @@
+//! `svm-dual predict`: apply a model (our JSON or LIBSVM's text format) to
+//! a data file.
+//!
+//! Output, LIBSVM style: one predicted raw label a line, in the shortest
+//! form that reads back to the same number (`1`, `-1`, `2`), and with
+//! `--decision-values` the decision value `f(x)` as a second column
+//! (space-separated, shortest round-trip form). It goes to `--output FILE`
+//! (written atomically, see [`super::output`]) or to standard output. The
+//! accuracy against the file's labels is printed on stderr as `svm-predict`
+//! prints it: `Accuracy = 85.1852% (230/270)` (every supported data format
+//! has a label column, so it is always printed, unless `--quiet`).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+use svm_dual::data::{read_path, CsvOptions, Dataset, Format};
+use svm_dual::model_io::{self, LoadedModel, ModelFormat};
+
+use super::args::FormatArg;
+use super::output::write_all_atomically;
+use super::CliError;
+
+/// `--model-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModelFormatArg {
+    /// Our JSON model (`svm-dual solve --model`).
+    Json,
+    /// LIBSVM's text model (`svm-train`), binary c_svc.
+    Libsvm,
+}
+
+impl From<ModelFormatArg> for ModelFormat {
+    fn from(f: ModelFormatArg) -> Self {
+        match f {
+            ModelFormatArg::Json => ModelFormat::Json,
+            ModelFormatArg::Libsvm => ModelFormat::Libsvm,
+        }
+    }
+}
+
+/// The arguments of `svm-dual predict`.
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// The model file: our JSON or LIBSVM's text format.
+    #[arg(long, value_name = "FILE")]
+    pub model: PathBuf,
+    /// The model's format [default: json when the file starts with `{`,
+    /// libsvm otherwise].
+    #[arg(long, value_enum)]
+    pub model_format: Option<ModelFormatArg>,
+    /// The data to predict (labels are compared with the predictions).
+    #[arg(long, value_name = "FILE")]
+    pub data: PathBuf,
+    /// The data's format [default: csv for *.csv and *.tsv, libsvm
+    /// otherwise; CSV with the labels in the first column].
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+    /// Write the predictions to FILE (atomically) [default: stdout].
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Add the decision value f(x) as a second column.
+    #[arg(long)]
+    pub decision_values: bool,
+    /// Do not print the accuracy on stderr.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+/// A model file read, with its bytes' SHA-256 (for reports).
+#[derive(Debug, Clone)]
+pub struct ModelInput {
+    /// The model and where its support vectors were.
+    pub loaded: LoadedModel,
+    /// SHA-256 of the file, lower-case hex.
+    pub sha256: String,
+}
+
+/// Reads a model file; a bad file is an argument error (exit 2) naming the
+/// file, the line and the problem.
+pub fn load_model(path: &Path, format: Option<ModelFormatArg>) -> Result<ModelInput, CliError> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| CliError::Argument(format!("cannot read {}: {e}", path.display())))?;
+    let loaded = model_io::parse_bytes(&bytes, format.map(ModelFormat::from), Some(path))
+        .map_err(|e| CliError::Argument(e.to_string()))?;
+    let sha256 = svm_dual::data::Source::of_bytes(path, &bytes).sha256;
+    Ok(ModelInput { loaded, sha256 })
+}
+
+/// Reads the data file in `--format` or the format its extension implies.
+pub fn load_data(path: &Path, format: Option<FormatArg>) -> Result<Dataset, CliError> {
+    let format = match format {
+        Some(FormatArg::Libsvm) => Format::Libsvm,
+        Some(FormatArg::Csv) => Format::Csv(CsvOptions::default()),
+        None => Format::from_extension(path),
+    };
+    Ok(read_path(path, &format)?)
+}
+
+/// Whether two paths name the same existing file (or are spelled alike).
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+}
+
+/// Refuses an output path that would overwrite an input.
+pub fn check_not_input(option: &str, out: &Path, inputs: &[&Path]) -> Result<(), CliError> {
+    if out.as_os_str().is_empty() || out.is_dir() {
+        return Err(CliError::Argument(format!(
+            "invalid value for {option}: {} is not a file name",
+            out.display()
+        )));
+    }
+    if inputs.iter().any(|i| same_file(out, i)) {
+        return Err(CliError::Argument(format!(
+            "invalid value for {option}: would overwrite an input file"
+        )));
+    }
+    Ok(())
+}
+
+/// `x` as C's `printf("%g", x)`: six significant digits, trailing zeros
+/// removed, scientific notation below `1e-4` or from `1e6`.
+pub fn format_g(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return format!("{x}");
+    }
+    let sci = format!("{x:.5e}");
+    // `{:e}` always writes an exponent; the fallback is never taken.
+    let (mantissa, exponent) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    let trim = |s: &str| {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    if (-4..6).contains(&exponent) {
+        let decimals = (5 - exponent) as usize;
+        trim(&format!("{x:.decimals$}"))
+    } else {
+        let sign = if exponent < 0 { '-' } else { '+' };
+        format!("{}e{sign}{:02}", trim(mantissa), exponent.abs())
+    }
+}
+
+/// `Accuracy = 85.1852% (230/270)`, as `svm-predict` prints it.
+pub fn accuracy_line(correct: usize, total: usize) -> String {
+    let percent = if total == 0 {
+        0.0
+    } else {
+        100.0 * correct as f64 / total as f64
+    };
+    format!("Accuracy = {}% ({correct}/{total})", format_g(percent))
+}
+
+/// Runs `svm-dual predict`.
+pub fn run(args: PredictArgs) -> Result<(), CliError> {
+    if let Some(out) = &args.output {
+        check_not_input("--output", out, &[&args.model, &args.data])?;
+    }
+    let model = load_model(&args.model, args.model_format)?.loaded.model;
+    let data = load_data(&args.data, args.format)?;
+    let decision = model.decision_function(&data.features);
+
+    let mut text = String::with_capacity(decision.len() * 24);
+    let mut correct = 0usize;
+    for (&f, &label) in decision.iter().zip(&data.labels) {
+        let predicted = if f > 0.0 {
+            model.labels.positive
+        } else {
+            model.labels.negative
+        };
+        if predicted == label {
+            correct += 1;
+        }
+        text.push_str(&predicted.to_string());
+        if args.decision_values {
+            text.push(' ');
+            text.push_str(&f.to_string());
+        }
+        text.push('\n');
+    }
+
+    match &args.output {
+        Some(p) => write_all_atomically(&[(p.as_path(), text.as_bytes())])?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())
+                .and_then(|()| out.flush())
+                .map_err(|source| CliError::Output {
+                    path: PathBuf::from("-"),
+                    source,
+                })?;
+        }
+    }
+    if !args.quiet {
+        let _ = writeln!(
+            std::io::stderr(),
+            "{}",
+            accuracy_line(correct, data.labels.len())
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_g_matches_printf() {
+        assert_eq!(format_g(100.0 * 230.0 / 270.0), "85.1852");
+        assert_eq!(format_g(100.0 * 1340.0 / 1605.0), "83.4891");
+        assert_eq!(format_g(100.0), "100");
+        assert_eq!(format_g(50.0), "50");
+        assert_eq!(format_g(0.0), "0");
+        assert_eq!(format_g(1e-5), "1e-05");
+        assert_eq!(format_g(1234567.0), "1.23457e+06");
+        assert_eq!(format_g(0.000123456789), "0.000123457");
+        assert_eq!(accuracy_line(234, 270), "Accuracy = 86.6667% (234/270)");
+    }
+}

@@ -1,0 +1,810 @@
+//! Reading and writing [`Model`] files: our JSON and LIBSVM's text format.
+//!
+//! # JSON
+//! [`Model`] serialised by serde ([`write_json`], [`read_json`]), pretty
+//! printed; numbers use the shortest representation that reads back to the
+//! same `f64`. The reader checks `schema_version` first and refuses any
+//! version but [`MODEL_SCHEMA_VERSION`] with a clear message.
+//!
+//! # LIBSVM text format (binary C-SVC only)
+//! As written by `svm-train` (LIBSVM 3.x) and read by `svm-predict`:
+//! ```text
+//! svm_type c_svc
+//! kernel_type rbf                 (linear | polynomial | rbf | sigmoid)
+//! degree 3                        (polynomial only)
+//! gamma 0.076923076923076927      (polynomial, rbf, sigmoid)
+//! coef0 0                         (polynomial, sigmoid)
+//! nr_class 2
+//! total_sv 132
+//! rho 0.42446205176771579
+//! label 1 -1
+//! nr_sv 64 68
+//! SV
+//! 1 1:0.166667 2:1 3:-0.333333 …  (coef, then 1-based idx:val)
+//! ```
+//! Conventions (Chang & Lin, *LIBSVM*, ACM TIST 2011, and its README):
+//! - `rho = −b`: the decision value is `Σ coefᵢ K(xᵢ, x) − rho`;
+//! - the first label of `label` is the class predicted when the decision
+//!   value is positive, i.e. our [`LabelMapping::positive`];
+//! - each coefficient is `αᵢyᵢ` with `yᵢ = +1` for that first class, i.e.
+//!   our [`crate::model::SupportVector::coef`]; the support vectors are
+//!   grouped by class, `nr_sv` giving the size of each group.
+//!
+//! Labels are integers in LIBSVM's files: a model whose labels are not
+//! integers cannot be written ([`LibsvmWriteError`]). The writer uses Rust's
+//! `{}` for every number (the shortest decimal that reads back to the same
+//! `f64`), so `svm-predict` reads the exact coefficients, `rho` and `γ`.
+//!
+//! What LIBSVM's format does not hold, and so a model read from it lacks:
+//! the formulation ([`Model::formulation`] is `None`: LIBSVM's C-SVC is our
+//! L1 loss, but `C` and the class weights are not recorded), the training
+//! row of each support vector ([`crate::model::SupportVector::index`] is
+//! `None`) and the number of features ([`Model::n_features`] is the largest
+//! feature index among the support vectors). `probA`/`probB` (from
+//! `svm-train -b 1`) and `prob_density_marks` lines are read and ignored.
+//! Models with more than two classes are refused for now, with a message
+//! saying so.
+//!
+//! Every reading error is a [`ModelError`] naming the file, the 1-based
+//! line (when there is one) and the problem.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::data::MAX_FEATURE_INDEX;
+use crate::kernel::Kernel;
+use crate::model::{LabelMapping, Model, SupportVector, MODEL_SCHEMA_VERSION};
+
+/// The two model file formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelFormat {
+    /// Our JSON ([`Model`] through serde).
+    Json,
+    /// LIBSVM's text format (binary `c_svc`).
+    Libsvm,
+}
+
+impl ModelFormat {
+    /// The format of a file's content: JSON when the first character that
+    /// is not white space (after an optional UTF-8 byte order mark) is `{`,
+    /// LIBSVM otherwise.
+    pub fn detect(bytes: &[u8]) -> Self {
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'{') => ModelFormat::Json,
+            _ => ModelFormat::Libsvm,
+        }
+    }
+
+    /// `json` or `libsvm`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelFormat::Json => "json",
+            ModelFormat::Libsvm => "libsvm",
+        }
+    }
+}
+
+/// What is wrong with a model file.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModelErrorKind {
+    /// The file could not be read.
+    Io(String),
+    /// The file is not valid UTF-8.
+    NotUtf8,
+    /// The JSON does not parse or does not match the [`Model`] schema
+    /// (serde's message, which names line and column).
+    Json(String),
+    /// `schema_version` is missing or not the one this build reads.
+    SchemaVersion {
+        /// The version found (`None`: missing).
+        found: Option<u64>,
+    },
+    /// A LIBSVM model with another `svm_type` than `c_svc`.
+    SvmType(String),
+    /// An unknown or unsupported `kernel_type`.
+    KernelType(String),
+    /// `nr_class` other than 2.
+    Classes(u64),
+    /// A header line this reader does not know.
+    UnknownKey(String),
+    /// A header key given twice.
+    Duplicate(String),
+    /// A required header line is missing.
+    Missing(&'static str),
+    /// A header value is not what the key needs.
+    BadValue {
+        /// The key.
+        key: String,
+        /// What was found and what was expected.
+        problem: String,
+    },
+    /// A support-vector line is malformed.
+    BadSupportVector(String),
+    /// The file ends before `total_sv` support vectors were read.
+    Truncated {
+        /// `total_sv`.
+        expected: usize,
+        /// Support vectors read.
+        got: usize,
+    },
+    /// Non-blank content after the last support vector.
+    TrailingContent,
+    /// The header contradicts itself or the support vectors, or a value is
+    /// out of range (message says which).
+    Inconsistent(String),
+}
+
+impl fmt::Display for ModelErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ModelErrorKind::Io(e) => write!(f, "cannot read the model: {e}"),
+            ModelErrorKind::NotUtf8 => write!(f, "the model file is not UTF-8 text"),
+            ModelErrorKind::Json(e) => write!(f, "not a valid JSON model: {e}"),
+            ModelErrorKind::SchemaVersion { found: Some(v) } => write!(
+                f,
+                "JSON model schema_version {v} is not supported (this build reads version \
+                 {MODEL_SCHEMA_VERSION})"
+            ),
+            ModelErrorKind::SchemaVersion { found: None } => write!(
+                f,
+                "JSON model without a numeric schema_version (this build reads version \
+                 {MODEL_SCHEMA_VERSION})"
+            ),
+            ModelErrorKind::SvmType(t) => write!(
+                f,
+                "svm_type {t} is not supported: only c_svc models can be read"
+            ),
+            ModelErrorKind::KernelType(t) => write!(
+                f,
+                "unknown kernel_type {t} (expected linear, polynomial, rbf or sigmoid)"
+            ),
+            ModelErrorKind::Classes(n) => write!(
+                f,
+                "nr_class {n}: only binary (nr_class 2) models are supported for now"
+            ),
+            ModelErrorKind::UnknownKey(k) => write!(f, "unknown header line {k:?}"),
+            ModelErrorKind::Duplicate(k) => write!(f, "header key {k} given twice"),
+            ModelErrorKind::Missing(k) => write!(f, "the header has no {k} line"),
+            ModelErrorKind::BadValue { key, problem } => write!(f, "bad {key}: {problem}"),
+            ModelErrorKind::BadSupportVector(m) => write!(f, "bad support vector: {m}"),
+            ModelErrorKind::Truncated { expected, got } => write!(
+                f,
+                "truncated: total_sv is {expected} but the file ends after {got} support vectors"
+            ),
+            ModelErrorKind::TrailingContent => write!(
+                f,
+                "more support-vector lines than total_sv (or other text after them)"
+            ),
+            ModelErrorKind::Inconsistent(m) => write!(f, "{m}"),
+        }
+    }
+}
+
+/// A model file that cannot be used: the file, the 1-based line (when the
+/// problem has one) and what is wrong.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelError {
+    /// The file (`None` for text held in memory).
+    pub path: Option<PathBuf>,
+    /// 1-based line.
+    pub line: Option<usize>,
+    /// What is wrong.
+    pub kind: ModelErrorKind,
+}
+
+impl ModelError {
+    fn new(path: Option<&Path>, line: Option<usize>, kind: ModelErrorKind) -> Self {
+        Self {
+            path: path.map(Path::to_path_buf),
+            line,
+            kind,
+        }
+    }
+}
+
+impl fmt::Display for ModelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.path {
+            Some(p) => write!(f, "{}", p.display())?,
+            None => write!(f, "<model>")?,
+        }
+        if let Some(l) = self.line {
+            write!(f, ":{l}")?;
+        }
+        write!(f, ": {}", self.kind)
+    }
+}
+
+impl std::error::Error for ModelError {}
+
+/// A model as read from a file, with where its support vectors were.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadedModel {
+    /// The model.
+    pub model: Model,
+    /// The format it was read as.
+    pub format: ModelFormat,
+    /// LIBSVM format: the 1-based line of each support vector, in order.
+    /// `None` for JSON (a support vector is then named by its position in
+    /// `support_vectors`).
+    pub sv_lines: Option<Vec<usize>>,
+}
+
+impl LoadedModel {
+    /// Names support vector `k` (0-based) for messages: `support vector 3
+    /// (line 14 of the model)` or `support vector 3 (support_vectors[2] of
+    /// the model)`.
+    pub fn describe_sv(&self, k: usize) -> String {
+        match self.sv_lines.as_ref().and_then(|l| l.get(k)) {
+            Some(line) => format!("support vector {} (line {line} of the model)", k + 1),
+            None => format!(
+                "support vector {} (support_vectors[{k}] of the model)",
+                k + 1
+            ),
+        }
+    }
+}
+
+/// Reads a model file in the given format, or the one detected from its
+/// content ([`ModelFormat::detect`]) when `format` is `None`.
+pub fn read_path(path: &Path, format: Option<ModelFormat>) -> Result<LoadedModel, ModelError> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| ModelError::new(Some(path), None, ModelErrorKind::Io(e.to_string())))?;
+    parse_bytes(&bytes, format, Some(path))
+}
+
+/// [`read_path`] on bytes held in memory; `path` only names them in errors.
+pub fn parse_bytes(
+    bytes: &[u8],
+    format: Option<ModelFormat>,
+    path: Option<&Path>,
+) -> Result<LoadedModel, ModelError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| ModelError::new(path, None, ModelErrorKind::NotUtf8))?;
+    match format.unwrap_or_else(|| ModelFormat::detect(bytes)) {
+        ModelFormat::Json => read_json(text, path).map(|model| LoadedModel {
+            model,
+            format: ModelFormat::Json,
+            sv_lines: None,
+        }),
+        ModelFormat::Libsvm => read_libsvm(text, path),
+    }
+}
+
+/// The model as pretty JSON with a final newline.
+pub fn write_json(model: &Model) -> Result<String, serde_json::Error> {
+    let mut s = serde_json::to_string_pretty(model)?;
+    s.push('\n');
+    Ok(s)
+}
+
+/// Only the version, read before the rest so that a file of another schema
+/// gets a message about its version rather than about a missing field.
+#[derive(Deserialize)]
+struct VersionProbe {
+    schema_version: Option<serde_json::Value>,
+}
+
+/// Parses our JSON model: checks `schema_version`, then the schema, then
+/// the values ([`check_model`]).
+pub fn read_json(text: &str, path: Option<&Path>) -> Result<Model, ModelError> {
+    let err = |kind| ModelError::new(path, None, kind);
+    let probe: VersionProbe =
+        serde_json::from_str(text).map_err(|e| err(ModelErrorKind::Json(e.to_string())))?;
+    let version = probe.schema_version.as_ref().and_then(|v| v.as_u64());
+    if version != Some(u64::from(MODEL_SCHEMA_VERSION)) {
+        return Err(err(ModelErrorKind::SchemaVersion { found: version }));
+    }
+    let model: Model =
+        serde_json::from_str(text).map_err(|e| err(ModelErrorKind::Json(e.to_string())))?;
+    check_model(&model).map_err(|m| err(ModelErrorKind::Inconsistent(m)))?;
+    Ok(model)
+}
+
+/// Checks the values of a model: kernel parameters, finite bias and
+/// coefficients, distinct finite labels, a valid formulation when there is
+/// one, and support vectors with as many values as indices, indices
+/// strictly increasing.
+pub fn check_model(model: &Model) -> Result<(), String> {
+    model.kernel.validate()?;
+    if let Some(f) = &model.formulation {
+        f.validate()?;
+    }
+    let LabelMapping { positive, negative } = model.labels;
+    if !positive.is_finite() || !negative.is_finite() || positive == negative {
+        return Err(format!(
+            "the labels must be two distinct finite numbers, got {positive} and {negative}"
+        ));
+    }
+    if !model.bias.is_finite() {
+        return Err(format!("the bias must be finite, got {}", model.bias));
+    }
+    for (k, sv) in model.support_vectors.iter().enumerate() {
+        if !sv.coef.is_finite() {
+            return Err(format!(
+                "support vector {}: coefficient {} is not finite",
+                k + 1,
+                sv.coef
+            ));
+        }
+        if sv.indices.len() != sv.values.len() {
+            return Err(format!(
+                "support vector {}: {} indices but {} values",
+                k + 1,
+                sv.indices.len(),
+                sv.values.len()
+            ));
+        }
+        if sv.indices.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(format!(
+                "support vector {}: feature indices are not strictly increasing",
+                k + 1
+            ));
+        }
+        if let Some(v) = sv.values.iter().find(|v| !v.is_finite()) {
+            return Err(format!("support vector {}: value {v} is not finite", k + 1));
+        }
+    }
+    Ok(())
+}
+
+/// Why a model cannot be written in LIBSVM's format.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LibsvmWriteError {
+    /// LIBSVM's files hold integer labels (`%d`).
+    #[error("LIBSVM model files hold integer labels; label {0} is not an integer")]
+    NonIntegerLabel(f64),
+}
+
+/// The model in LIBSVM's text format (see the module documentation):
+/// support vectors of the positive class (`coef ≥ 0`) first, then the
+/// others, each group in the model's order.
+pub fn write_libsvm(model: &Model) -> Result<String, LibsvmWriteError> {
+    use std::fmt::Write;
+    let LabelMapping { positive, negative } = model.labels;
+    for label in [positive, negative] {
+        if !(label.fract() == 0.0 && label.abs() <= f64::from(i32::MAX)) {
+            return Err(LibsvmWriteError::NonIntegerLabel(label));
+        }
+    }
+    let (pos, neg): (Vec<&SupportVector>, Vec<&SupportVector>) =
+        model.support_vectors.iter().partition(|sv| sv.coef >= 0.0);
+    // Writing to a String cannot fail: the results of writeln! are ignored.
+    let mut s = String::new();
+    let _ = writeln!(s, "svm_type c_svc");
+    match model.kernel {
+        Kernel::Linear => {
+            let _ = writeln!(s, "kernel_type linear");
+        }
+        Kernel::Rbf { gamma } => {
+            let _ = writeln!(s, "kernel_type rbf\ngamma {gamma}");
+        }
+        Kernel::Poly {
+            gamma,
+            coef0,
+            degree,
+        } => {
+            let _ = writeln!(
+                s,
+                "kernel_type polynomial\ndegree {degree}\ngamma {gamma}\ncoef0 {coef0}"
+            );
+        }
+        Kernel::Sigmoid { gamma, coef0 } => {
+            let _ = writeln!(s, "kernel_type sigmoid\ngamma {gamma}\ncoef0 {coef0}");
+        }
+    }
+    // `0.0 - b` rather than `-b`: no `-0` for a zero bias.
+    let rho = 0.0 - model.bias;
+    let _ = writeln!(s, "nr_class 2\ntotal_sv {}", pos.len() + neg.len());
+    let _ = writeln!(s, "rho {rho}\nlabel {positive} {negative}");
+    let _ = writeln!(s, "nr_sv {} {}\nSV", pos.len(), neg.len());
+    for sv in pos.iter().chain(&neg) {
+        let _ = write!(s, "{}", sv.coef);
+        for (&k, &v) in sv.indices.iter().zip(&sv.values) {
+            let _ = write!(s, " {}:{v}", u64::from(k) + 1);
+        }
+        s.push('\n');
+    }
+    Ok(s)
+}
+
+/// The header values read so far.
+#[derive(Default)]
+struct Header {
+    svm_type: Option<String>,
+    kernel_type: Option<String>,
+    degree: Option<u32>,
+    gamma: Option<f64>,
+    coef0: Option<f64>,
+    nr_class: Option<u64>,
+    total_sv: Option<usize>,
+    rho: Option<f64>,
+    label: Option<[f64; 2]>,
+    nr_sv: Option<[usize; 2]>,
+}
+
+/// Parses LIBSVM's text format (see the module documentation).
+pub fn read_libsvm(text: &str, path: Option<&Path>) -> Result<LoadedModel, ModelError> {
+    let err = |line: Option<usize>, kind| ModelError::new(path, line, kind);
+    let mut header = Header::default();
+    let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l));
+    let mut sv_start = None;
+    for (line_no, line) in lines.by_ref() {
+        let at = |kind| err(Some(line_no), kind);
+        let mut tokens = line.split_ascii_whitespace();
+        let Some(key) = tokens.next() else { continue };
+        let values: Vec<&str> = tokens.collect();
+        let bad = |problem: String| {
+            at(ModelErrorKind::BadValue {
+                key: key.to_string(),
+                problem,
+            })
+        };
+        let one = || match values.as_slice() {
+            [v] => Ok(*v),
+            _ => Err(bad(format!("expected one value, got {}", values.len()))),
+        };
+        let number = || {
+            let v = one()?;
+            v.parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite())
+                .ok_or_else(|| bad(format!("{v:?} is not a finite number")))
+        };
+        let count = || {
+            let v = one()?;
+            v.parse::<u64>()
+                .map_err(|_| bad(format!("{v:?} is not a non-negative integer")))
+        };
+        let pair = |parse: &dyn Fn(&str) -> Option<f64>| -> Result<[f64; 2], ModelError> {
+            match values.as_slice() {
+                [a, b] => match (parse(a), parse(b)) {
+                    (Some(x), Some(y)) => Ok([x, y]),
+                    _ => Err(bad(format!("expected two numbers, got {a:?} {b:?}"))),
+                },
+                _ => Err(bad(format!(
+                    "expected two values (a binary model), got {}",
+                    values.len()
+                ))),
+            }
+        };
+        fn set<T>(
+            slot: &mut Option<T>,
+            v: T,
+            dup: impl FnOnce() -> ModelError,
+        ) -> Result<(), ModelError> {
+            if slot.is_some() {
+                return Err(dup());
+            }
+            *slot = Some(v);
+            Ok(())
+        }
+        let dup = || at(ModelErrorKind::Duplicate(key.to_string()));
+        match key {
+            "svm_type" => {
+                let v = one()?;
+                if v != "c_svc" {
+                    return Err(at(ModelErrorKind::SvmType(v.to_string())));
+                }
+                set(&mut header.svm_type, v.to_string(), dup)?;
+            }
+            "kernel_type" => {
+                let v = one()?;
+                if !matches!(v, "linear" | "polynomial" | "rbf" | "sigmoid") {
+                    return Err(at(ModelErrorKind::KernelType(v.to_string())));
+                }
+                set(&mut header.kernel_type, v.to_string(), dup)?;
+            }
+            "degree" => {
+                let d = count()?;
+                let d = u32::try_from(d)
+                    .ok()
+                    .filter(|&d| d >= 1)
+                    .ok_or_else(|| bad(format!("{d} is not a degree of at least 1")))?;
+                set(&mut header.degree, d, dup)?;
+            }
+            "gamma" => set(&mut header.gamma, number()?, dup)?,
+            "coef0" => set(&mut header.coef0, number()?, dup)?,
+            "nr_class" => {
+                let n = count()?;
+                if n != 2 {
+                    return Err(at(ModelErrorKind::Classes(n)));
+                }
+                set(&mut header.nr_class, n, dup)?;
+            }
+            "total_sv" => {
+                let n = count()?;
+                let n = usize::try_from(n).map_err(|_| bad(format!("{n} is too large")))?;
+                set(&mut header.total_sv, n, dup)?;
+            }
+            "rho" => {
+                if values.len() > 1 {
+                    return Err(at(ModelErrorKind::Classes(
+                        // k(k−1)/2 = len ⇒ k = (1 + √(1 + 8 len)) / 2.
+                        ((1.0 + (1.0 + 8.0 * values.len() as f64).sqrt()) / 2.0).round() as u64,
+                    )));
+                }
+                set(&mut header.rho, number()?, dup)?;
+            }
+            "label" => {
+                let l = pair(&|v| v.parse::<f64>().ok().filter(|x| x.is_finite()))?;
+                if l[0] == l[1] {
+                    return Err(bad(format!("the two labels are equal ({})", l[0])));
+                }
+                set(&mut header.label, l, dup)?;
+            }
+            "nr_sv" => {
+                let n = pair(&|v| v.parse::<u32>().ok().map(f64::from))?;
+                set(&mut header.nr_sv, [n[0] as usize, n[1] as usize], dup)?;
+            }
+            "probA" | "probB" | "prob_density_marks" => {}
+            "SV" => {
+                if !values.is_empty() {
+                    return Err(bad("expected nothing after SV".into()));
+                }
+                sv_start = Some(line_no);
+                break;
+            }
+            other => return Err(at(ModelErrorKind::UnknownKey(other.to_string()))),
+        }
+    }
+
+    let Some(sv_line) = sv_start else {
+        return Err(err(None, ModelErrorKind::Missing("SV")));
+    };
+    let header_err = |kind| err(Some(sv_line), kind);
+    header
+        .svm_type
+        .as_ref()
+        .ok_or_else(|| header_err(ModelErrorKind::Missing("svm_type")))?;
+    let kernel_type = header
+        .kernel_type
+        .clone()
+        .ok_or_else(|| header_err(ModelErrorKind::Missing("kernel_type")))?;
+    header
+        .nr_class
+        .ok_or_else(|| header_err(ModelErrorKind::Missing("nr_class")))?;
+    let total_sv = header
+        .total_sv
+        .ok_or_else(|| header_err(ModelErrorKind::Missing("total_sv")))?;
+    let rho = header
+        .rho
+        .ok_or_else(|| header_err(ModelErrorKind::Missing("rho")))?;
+    let [positive, negative] = header
+        .label
+        .ok_or_else(|| header_err(ModelErrorKind::Missing("label")))?;
+    let gamma = || {
+        header
+            .gamma
+            .ok_or_else(|| header_err(ModelErrorKind::Missing("gamma")))
+    };
+    let coef0 = || {
+        header
+            .coef0
+            .ok_or_else(|| header_err(ModelErrorKind::Missing("coef0")))
+    };
+    let kernel = match kernel_type.as_str() {
+        "linear" => Kernel::Linear,
+        "rbf" => Kernel::Rbf { gamma: gamma()? },
+        "polynomial" => Kernel::Poly {
+            gamma: gamma()?,
+            coef0: coef0()?,
+            degree: header
+                .degree
+                .ok_or_else(|| header_err(ModelErrorKind::Missing("degree")))?,
+        },
+        _ => Kernel::Sigmoid {
+            gamma: gamma()?,
+            coef0: coef0()?,
+        },
+    };
+    kernel
+        .validate()
+        .map_err(|m| header_err(ModelErrorKind::Inconsistent(m)))?;
+    if let Some([a, b]) = header.nr_sv {
+        if a.checked_add(b) != Some(total_sv) {
+            return Err(header_err(ModelErrorKind::Inconsistent(format!(
+                "nr_sv {a} {b} does not add up to total_sv {total_sv}"
+            ))));
+        }
+    }
+
+    let mut support_vectors = Vec::with_capacity(total_sv.min(1 << 20));
+    let mut sv_lines = Vec::with_capacity(total_sv.min(1 << 20));
+    let mut max_index = 0usize;
+    for (line_no, line) in lines {
+        let mut tokens = line.split_ascii_whitespace();
+        let Some(coef_text) = tokens.next() else {
+            continue;
+        };
+        let at = |m: String| err(Some(line_no), ModelErrorKind::BadSupportVector(m));
+        if support_vectors.len() == total_sv {
+            return Err(err(Some(line_no), ModelErrorKind::TrailingContent));
+        }
+        let coef = coef_text
+            .parse::<f64>()
+            .ok()
+            .filter(|c| c.is_finite())
+            .ok_or_else(|| at(format!("coefficient {coef_text:?} is not a finite number")))?;
+        let mut indices = Vec::new();
+        let mut values = Vec::new();
+        let mut previous = 0usize;
+        for token in tokens {
+            let (i, v) = token
+                .split_once(':')
+                .ok_or_else(|| at(format!("expected index:value, got {token:?}")))?;
+            let index = i
+                .parse::<usize>()
+                .ok()
+                .filter(|&i| (1..=MAX_FEATURE_INDEX).contains(&i))
+                .ok_or_else(|| {
+                    at(format!(
+                        "feature index {i:?} is not an integer in 1..={MAX_FEATURE_INDEX}"
+                    ))
+                })?;
+            if index <= previous {
+                return Err(at(format!(
+                    "feature index {index} after {previous}: indices must be strictly increasing"
+                )));
+            }
+            previous = index;
+            let value = v
+                .parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite())
+                .ok_or_else(|| {
+                    at(format!(
+                        "value {v:?} of feature {index} is not a finite number"
+                    ))
+                })?;
+            if value != 0.0 {
+                indices.push((index - 1) as u32);
+                values.push(value);
+            }
+        }
+        max_index = max_index.max(previous);
+        support_vectors.push(SupportVector {
+            index: None,
+            coef,
+            indices,
+            values,
+        });
+        sv_lines.push(line_no);
+    }
+    if support_vectors.len() < total_sv {
+        return Err(err(
+            None,
+            ModelErrorKind::Truncated {
+                expected: total_sv,
+                got: support_vectors.len(),
+            },
+        ));
+    }
+    Ok(LoadedModel {
+        model: Model {
+            schema_version: MODEL_SCHEMA_VERSION,
+            formulation: None,
+            kernel,
+            labels: LabelMapping { positive, negative },
+            n_features: max_index,
+            bias: 0.0 - rho,
+            support_vectors,
+        },
+        format: ModelFormat::Libsvm,
+        sv_lines: Some(sv_lines),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formulation::Formulation;
+
+    fn model() -> Model {
+        Model {
+            schema_version: MODEL_SCHEMA_VERSION,
+            formulation: Some(Formulation::default()),
+            kernel: Kernel::Poly {
+                gamma: 0.1,
+                coef0: 0.3,
+                degree: 2,
+            },
+            labels: LabelMapping {
+                positive: 2.0,
+                negative: -7.0,
+            },
+            n_features: 4,
+            bias: -0.1,
+            support_vectors: vec![
+                SupportVector {
+                    index: Some(3),
+                    coef: -0.25,
+                    indices: vec![0, 3],
+                    values: vec![1.0 / 3.0, -2.0],
+                },
+                SupportVector {
+                    index: Some(5),
+                    coef: 1.0,
+                    indices: vec![1],
+                    values: vec![1e-300],
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn libsvm_text_round_trips_exactly() {
+        let m = model();
+        let text = write_libsvm(&m).unwrap();
+        assert!(text.contains("kernel_type polynomial\ndegree 2\ngamma 0.1\ncoef0 0.3\n"));
+        assert!(
+            text.contains("rho 0.1\nlabel 2 -7\nnr_sv 1 1\nSV\n1 2:"),
+            "{text}"
+        );
+        let back = read_libsvm(&text, None).unwrap();
+        assert_eq!(back.sv_lines, Some(vec![12, 13]));
+        let b = back.model;
+        assert_eq!(b.formulation, None);
+        assert_eq!((b.kernel, b.labels, b.bias), (m.kernel, m.labels, m.bias));
+        // Grouped by class: the positive coefficient first.
+        assert_eq!(b.support_vectors[0].coef, 1.0);
+        assert_eq!(b.support_vectors[0].values, vec![1e-300]);
+        assert_eq!(b.support_vectors[1].values, m.support_vectors[0].values);
+        assert_eq!(b.support_vectors[1].indices, vec![0, 3]);
+        assert_eq!(b.n_features, 4);
+        assert_eq!(write_libsvm(&b).unwrap(), text);
+    }
+
+    #[test]
+    fn zero_bias_is_written_without_sign() {
+        let mut m = model();
+        m.bias = 0.0;
+        assert!(write_libsvm(&m).unwrap().contains("\nrho 0\n"));
+    }
+
+    #[test]
+    fn non_integer_labels_are_refused() {
+        let mut m = model();
+        m.labels.negative = 0.5;
+        assert_eq!(
+            write_libsvm(&m),
+            Err(LibsvmWriteError::NonIntegerLabel(0.5))
+        );
+    }
+
+    #[test]
+    fn json_round_trips_and_checks_the_version() {
+        let m = model();
+        let text = write_json(&m).unwrap();
+        assert_eq!(ModelFormat::detect(text.as_bytes()), ModelFormat::Json);
+        assert_eq!(read_json(&text, None).unwrap(), m);
+        let other = text.replace("\"schema_version\": 1", "\"schema_version\": 9");
+        let e = read_json(&other, Some(Path::new("m.json"))).unwrap_err();
+        assert_eq!(e.kind, ModelErrorKind::SchemaVersion { found: Some(9) });
+        assert!(
+            e.to_string()
+                .starts_with("m.json: JSON model schema_version 9"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let text = write_libsvm(&model()).unwrap();
+        let e =
+            read_libsvm(&text.replace("polynomial", "cubic"), Some(Path::new("m"))).unwrap_err();
+        assert_eq!(e.line, Some(2));
+        assert!(
+            e.to_string().starts_with("m:2: unknown kernel_type cubic"),
+            "{e}"
+        );
+        let e = read_libsvm(&text.replace("\n1 2:", "\nx 2:"), None).unwrap_err();
+        assert_eq!(e.line, Some(12));
+        let e = read_libsvm(&text.replace("nr_class 2", "nr_class 3"), None).unwrap_err();
+        assert_eq!(e.kind, ModelErrorKind::Classes(3));
+    }
+}

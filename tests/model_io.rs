@@ -1,0 +1,294 @@
+//! Model files: LIBSVM's text format as `svm-train` writes it, our writer,
+//! our JSON, and typed errors on bad files.
+//!
+//! Reference files are in `tests/fixtures/libsvm_models/`, written by
+//! `scripts/libsvm_models.sh` (svm-train / svm-predict of LIBSVM 3.24); the
+//! tests never run LIBSVM.
+
+use std::path::{Path, PathBuf};
+
+use svm_dual::data::{read_path, Dataset, Format};
+use svm_dual::formulation::{Formulation, Loss};
+use svm_dual::kernel::Kernel;
+use svm_dual::model::Model;
+use svm_dual::model_io::{
+    parse_bytes, read_json, read_libsvm, read_path as read_model, write_json, write_libsvm,
+    ModelErrorKind, ModelFormat,
+};
+use svm_dual::train::{default_gamma, train, TrainOptions};
+
+fn repo(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+fn fixture(name: &str) -> PathBuf {
+    repo("tests/fixtures/libsvm_models").join(name)
+}
+
+fn dataset(name: &str) -> Dataset {
+    read_path(&repo("datasets").join(name), &Format::Libsvm).expect("shipped dataset")
+}
+
+/// `svm-predict`'s output: one label a line.
+fn svm_predict_labels(name: &str) -> Vec<f64> {
+    let text = std::fs::read_to_string(fixture(&format!("{name}.predict"))).expect("fixture");
+    text.lines()
+        .map(|l| l.trim().parse().expect("a label"))
+        .collect()
+}
+
+fn fixture_text(name: &str) -> String {
+    std::fs::read_to_string(fixture(name)).expect("fixture")
+}
+
+#[test]
+fn svm_train_models_predict_as_svm_predict() {
+    for name in ["heart_scale", "a1a"] {
+        let loaded = read_model(&fixture(&format!("{name}.model")), None).expect("reads");
+        assert_eq!(loaded.format, ModelFormat::Libsvm);
+        let model = &loaded.model;
+        assert_eq!(model.formulation, None);
+        assert!(model.support_vectors.iter().all(|sv| sv.index.is_none()));
+        let data = dataset(name);
+        let ours = model.predict(&data.features);
+        assert_eq!(ours, svm_predict_labels(name), "{name}");
+    }
+}
+
+#[test]
+fn header_values_follow_libsvm_conventions() {
+    let m = read_model(&fixture("heart_scale.model"), None)
+        .expect("reads")
+        .model;
+    // rho 0.42446205176771579, label 1 -1, nr_sv 64 68.
+    assert_eq!(m.bias, -"0.42446205176771579".parse::<f64>().unwrap());
+    assert_eq!((m.labels.positive, m.labels.negative), (1.0, -1.0));
+    assert_eq!(m.kernel, Kernel::Rbf { gamma: 1.0 / 13.0 });
+    assert_eq!(m.support_vectors.len(), 132);
+    assert!(m.support_vectors[..64].iter().all(|sv| sv.coef > 0.0));
+    assert!(m.support_vectors[64..].iter().all(|sv| sv.coef < 0.0));
+    assert_eq!(m.n_features, 13);
+    // a1a starts with a −1 row, but LIBSVM (and svm-dual) put +1 first.
+    let a = read_model(&fixture("a1a.model"), None)
+        .expect("reads")
+        .model;
+    assert_eq!((a.labels.positive, a.labels.negative), (1.0, -1.0));
+}
+
+#[test]
+fn probability_lines_are_ignored() {
+    let plain = read_model(&fixture("heart_scale.model"), None).expect("reads");
+    let prob = read_model(&fixture("heart_scale_prob.model"), None).expect("reads");
+    assert!(fixture_text("heart_scale_prob.model").contains("\nprobA "));
+    assert_eq!(prob.model, plain.model);
+}
+
+#[test]
+fn libsvm_text_round_trips_svm_train_models_exactly() {
+    for name in ["heart_scale", "a1a"] {
+        let original = read_model(&fixture(&format!("{name}.model")), None)
+            .expect("reads")
+            .model;
+        let text = write_libsvm(&original).expect("integer labels");
+        let back = read_libsvm(&text, None).expect("reads back").model;
+        assert_eq!(back, original, "{name}");
+        // The same header values as svm-train's file, to the last digit.
+        let theirs = fixture_text(&format!("{name}.model"));
+        for key in ["gamma", "rho", "total_sv", "nr_sv", "label"] {
+            let line = |t: &str| {
+                t.lines()
+                    .find(|l| l.starts_with(&format!("{key} ")))
+                    .map(|l| {
+                        l.split_whitespace()
+                            .skip(1)
+                            .map(|v| v.parse::<f64>().unwrap())
+                            .collect::<Vec<_>>()
+                    })
+            };
+            assert_eq!(line(&text), line(&theirs), "{name}: {key}");
+        }
+    }
+}
+
+fn trained_heart(loss: Loss, kernel: Kernel) -> (Dataset, Model) {
+    let data = dataset("heart_scale");
+    let options = TrainOptions {
+        formulation: Formulation {
+            loss,
+            c: 1.0,
+            ..Default::default()
+        },
+        kernel,
+        smo: Default::default(),
+    };
+    let trained = train(&data, &options, None).expect("trains");
+    (data, trained.model)
+}
+
+#[test]
+fn our_models_round_trip_through_both_formats() {
+    let gamma = default_gamma(13);
+    for (loss, kernel) in [
+        (Loss::L1, Kernel::Rbf { gamma }),
+        (Loss::L2, Kernel::Linear),
+        (
+            Loss::L2,
+            Kernel::Poly {
+                gamma,
+                coef0: 0.5,
+                degree: 2,
+            },
+        ),
+        (
+            Loss::L1,
+            Kernel::Sigmoid {
+                gamma: 0.01,
+                coef0: 0.25,
+            },
+        ),
+    ] {
+        let (data, model) = trained_heart(loss, kernel);
+        let labels = model.predict(&data.features);
+        let values = model.decision_function(&data.features);
+
+        let json = write_json(&model).expect("serialises");
+        let from_json = read_json(&json, None).expect("reads back");
+        assert_eq!(from_json, model);
+
+        let text = write_libsvm(&model).expect("integer labels");
+        let loaded = parse_bytes(text.as_bytes(), None, None).expect("reads back");
+        assert_eq!(loaded.format, ModelFormat::Libsvm);
+        let from_libsvm = loaded.model;
+        assert_eq!(from_libsvm.kernel, model.kernel);
+        assert_eq!(from_libsvm.bias, model.bias);
+        assert_eq!(from_libsvm.labels, model.labels);
+        assert_eq!(from_libsvm.formulation, None);
+        assert_eq!(from_libsvm.predict(&data.features), labels, "{kernel:?}");
+        // Support vectors are regrouped by class, so the sums run in
+        // another order: equal up to rounding.
+        for (a, b) in from_libsvm
+            .decision_function(&data.features)
+            .iter()
+            .zip(&values)
+        {
+            assert!((a - b).abs() <= 1e-12 * (1.0 + b.abs()), "{a} vs {b}");
+        }
+        // Once grouped, the text form is a fixed point.
+        assert_eq!(write_libsvm(&from_libsvm).expect("labels"), text);
+    }
+}
+
+/// `text` with the first line starting with `prefix` replaced by `by`.
+fn replace_line(text: &str, prefix: &str, by: &str) -> String {
+    let mut done = false;
+    text.lines()
+        .map(|l| {
+            if !done && l.starts_with(prefix) {
+                done = true;
+                by.to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn error_of(text: &str) -> (Option<usize>, ModelErrorKind, String) {
+    let e = parse_bytes(text.as_bytes(), None, Some(Path::new("bad.model"))).unwrap_err();
+    let message = e.to_string();
+    assert!(message.starts_with("bad.model"), "{message}");
+    (e.line, e.kind, message)
+}
+
+#[test]
+fn bad_libsvm_models_give_located_errors() {
+    let good = fixture_text("heart_scale.model");
+
+    // Truncated: the last 10 support vectors missing.
+    let lines: Vec<&str> = good.lines().collect();
+    let truncated = lines[..lines.len() - 10].join("\n");
+    let (_, kind, message) = error_of(&truncated);
+    assert_eq!(
+        kind,
+        ModelErrorKind::Truncated {
+            expected: 132,
+            got: 122
+        }
+    );
+    assert!(message.contains("truncated"), "{message}");
+    // Cut in the header.
+    let (_, kind, _) = error_of(&lines[..5].join("\n"));
+    assert_eq!(kind, ModelErrorKind::Missing("SV"));
+
+    let (line, kind, message) = error_of(&fixture_text("iris3.model"));
+    assert_eq!((line, kind), (Some(4), ModelErrorKind::Classes(3)));
+    assert!(message.contains("only binary"), "{message}");
+
+    let (line, kind, _) = error_of(&replace_line(&good, "kernel_type", "kernel_type laplace"));
+    assert_eq!(line, Some(2));
+    assert_eq!(kind, ModelErrorKind::KernelType("laplace".into()));
+    let (_, kind, _) = error_of(&replace_line(
+        &good,
+        "kernel_type",
+        "kernel_type precomputed",
+    ));
+    assert_eq!(kind, ModelErrorKind::KernelType("precomputed".into()));
+
+    // Line 10 is the first support vector.
+    let sv = lines[9];
+    let bad_coef = sv.replacen('1', "one", 1);
+    let (line, kind, message) = error_of(&replace_line(&good, sv, &bad_coef));
+    assert_eq!(line, Some(10));
+    assert!(
+        matches!(kind, ModelErrorKind::BadSupportVector(_)),
+        "{kind:?}"
+    );
+    assert!(message.contains("coefficient \"one\""), "{message}");
+
+    let (line, _, message) = error_of(&replace_line(&good, sv, "1 1:0.5 1:0.25"));
+    assert_eq!(line, Some(10));
+    assert!(message.contains("strictly increasing"), "{message}");
+    let (_, _, message) = error_of(&replace_line(&good, sv, "1 0:0.5"));
+    assert!(message.contains("feature index \"0\""), "{message}");
+    let (_, _, message) = error_of(&replace_line(&good, sv, "1 3:abc"));
+    assert!(message.contains("value \"abc\" of feature 3"), "{message}");
+
+    let (_, kind, _) = error_of(&replace_line(&good, "svm_type", "svm_type nu_svc"));
+    assert_eq!(kind, ModelErrorKind::SvmType("nu_svc".into()));
+    let (line, kind, _) = error_of(&replace_line(&good, "gamma", "gama 0.1"));
+    assert_eq!(
+        (line, kind),
+        (Some(3), ModelErrorKind::UnknownKey("gama".into()))
+    );
+    let (_, kind, _) = error_of(&replace_line(&good, "gamma", "gamma -1"));
+    assert!(matches!(kind, ModelErrorKind::Inconsistent(_)), "{kind:?}");
+    let (_, kind, _) = error_of(&replace_line(&good, "gamma", ""));
+    assert_eq!(kind, ModelErrorKind::Missing("gamma"));
+    let (_, kind, _) = error_of(&replace_line(&good, "nr_sv", "nr_sv 64 67"));
+    assert!(matches!(kind, ModelErrorKind::Inconsistent(_)), "{kind:?}");
+    let (line, kind, _) = error_of(&format!("{good}1 1:1\n"));
+    assert_eq!((line, kind), (Some(142), ModelErrorKind::TrailingContent));
+}
+
+#[test]
+fn bad_json_models_are_refused() {
+    let (_, model) = trained_heart(Loss::L2, Kernel::Linear);
+    let json = write_json(&model).expect("serialises");
+    let (_, kind, message) =
+        error_of(&json.replace("\"schema_version\": 1", "\"schema_version\": 2"));
+    assert_eq!(kind, ModelErrorKind::SchemaVersion { found: Some(2) });
+    assert!(
+        message.contains("schema_version 2 is not supported"),
+        "{message}"
+    );
+    let (_, kind, _) = error_of(&json.replace("\"schema_version\": 1,", ""));
+    assert_eq!(kind, ModelErrorKind::SchemaVersion { found: None });
+    let (_, kind, _) = error_of(&json.replace("\"bias\"", "\"biass\""));
+    assert!(
+        matches!(kind, ModelErrorKind::Json(ref m) if m.contains("bias")),
+        "{kind:?}"
+    );
+    let (_, kind, _) = error_of(&json[..json.len() / 2]);
+    assert!(matches!(kind, ModelErrorKind::Json(_)), "{kind:?}");
+}
