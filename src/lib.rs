@@ -38,6 +38,7 @@ pub mod linalg;
 pub mod linear;
 pub mod model;
 pub mod model_io;
+pub mod multiclass;
 pub mod report;
 pub mod train;
 pub mod verify;

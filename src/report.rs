@@ -12,6 +12,7 @@ use crate::data::Dataset;
 use crate::formulation::{Formulation, Loss};
 use crate::kernel::Kernel;
 use crate::linear::LinearSolveInfo;
+use crate::multiclass::{MulticlassStrategy, MulticlassTrained};
 use crate::train::{SolverKind, TrainOptions, Trained};
 use crate::verify::Certificate;
 use serde::{Deserialize, Serialize};
@@ -303,6 +304,165 @@ impl Report {
 
     /// The report as pretty-printed JSON, ending in a newline. Non-finite
     /// numbers (which a healthy run does not produce) are written as `null`.
+    pub fn to_json(&self) -> Result<String, serde_json::Error> {
+        let mut s = serde_json::to_string_pretty(self)?;
+        s.push('\n');
+        Ok(s)
+    }
+}
+
+/// One binary sub-problem of a multiclass run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubproblemReport {
+    /// The raw label of the class mapped to `+1`.
+    pub positive: f64,
+    /// The raw label of the class mapped to `−1` (one-vs-one); `null`:
+    /// every other class (one-vs-rest).
+    pub negative: Option<f64>,
+    /// Rows of the sub-problem.
+    pub n_samples: usize,
+    /// How its solve ended.
+    pub status: ReportStatus,
+    /// Solver iterations.
+    pub iterations: u64,
+    /// Wall time of its solve, in seconds.
+    pub solve_seconds: f64,
+    /// The bias `b` of its decision function.
+    pub bias: f64,
+    /// The dual objective as the solver tracked it.
+    pub solver_dual_objective: f64,
+    /// The verifier's certificate on the sub-problem's own rows.
+    pub certificate: Certificate,
+}
+
+/// The report of a multiclass solve (one-vs-one or one-vs-rest). See
+/// `docs/report.md` for the field table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MulticlassReport {
+    /// [`REPORT_SCHEMA_VERSION`] when written.
+    pub schema_version: u32,
+    /// How the problem was split (`ovo` or `ovr`); its presence tells a
+    /// multiclass report from a binary [`Report`].
+    pub multiclass: MulticlassStrategy,
+    /// What was read; `input.classes` lists the raw labels in order of
+    /// first appearance (the class order of the sub-problems).
+    pub input: MulticlassInputReport,
+    /// The formulation of every sub-problem (`weights` is empty: no class
+    /// weights in multiclass runs).
+    pub formulation: FormulationReport,
+    /// The kernel, `gamma` resolved on the whole training set.
+    pub kernel: Kernel,
+    /// The solver and its settings (the limits apply per sub-problem).
+    pub solver: SolverReport,
+    /// `converged` when every sub-problem converged, else the status of the
+    /// first one that did not.
+    pub status: ReportStatus,
+    /// The sub-problems, in training order.
+    pub subproblems: Vec<SubproblemReport>,
+    /// The largest relative duality gap among the sub-problems.
+    pub worst_relative_gap: f64,
+    /// Iterations summed over the sub-problems.
+    pub total_iterations: u64,
+    /// Wall times of the phases, in seconds (`solve` covers training and
+    /// certifying all sub-problems, `verify` the multiclass training
+    /// accuracy).
+    pub timings_seconds: TimingsSeconds,
+    /// Threads in the pool.
+    pub threads: usize,
+    /// Fraction of training samples the multiclass model classifies
+    /// correctly.
+    pub training_accuracy: f64,
+}
+
+/// What was read, for a multiclass run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MulticlassInputReport {
+    /// The path as given on the command line; `None` for in-memory data.
+    pub path: Option<String>,
+    /// SHA-256 of the file's bytes, lower-case hex; `None` for in-memory
+    /// data.
+    pub sha256: Option<String>,
+    /// The format the file was parsed as.
+    pub format: InputFormat,
+    /// Number of samples (rows).
+    pub n_samples: usize,
+    /// Number of features (columns).
+    pub n_features: usize,
+    /// Number of non-zero feature values.
+    pub nnz: usize,
+    /// The raw labels in order of first appearance.
+    pub classes: Vec<f64>,
+}
+
+impl MulticlassReport {
+    /// Assembles the report of training `data` with `options` and `solver`
+    /// into `trained`, whose model classifies a fraction
+    /// `training_accuracy` of `data` correctly.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        data: &Dataset,
+        format: InputFormat,
+        options: &TrainOptions,
+        solver: SolverKind,
+        trained: &MulticlassTrained,
+        training_accuracy: f64,
+        timings: Timings,
+        threads: usize,
+    ) -> Self {
+        let classes = &trained.model.classes;
+        let subproblems: Vec<SubproblemReport> = trained
+            .subproblems
+            .iter()
+            .zip(&trained.model.submodels)
+            .map(|(s, m)| SubproblemReport {
+                positive: classes[s.positive],
+                negative: s.negative.map(|j| classes[j]),
+                n_samples: s.n_samples,
+                status: s.summary.status.into(),
+                iterations: s.summary.iterations,
+                solve_seconds: s.summary.elapsed.as_secs_f64(),
+                bias: m.bias,
+                solver_dual_objective: s.summary.dual_objective,
+                certificate: s.certificate.clone(),
+            })
+            .collect();
+        let status = subproblems
+            .iter()
+            .map(|s| s.status)
+            .find(|s| *s != ReportStatus::Converged)
+            .unwrap_or(ReportStatus::Converged);
+        let f = &options.formulation;
+        Self {
+            schema_version: REPORT_SCHEMA_VERSION,
+            multiclass: trained.model.strategy,
+            input: MulticlassInputReport {
+                path: data.source.as_ref().map(|s| s.path.display().to_string()),
+                sha256: data.source.as_ref().map(|s| s.sha256.clone()),
+                format,
+                n_samples: data.len(),
+                n_features: data.features.n_cols(),
+                nnz: data.features.nnz(),
+                classes: classes.clone(),
+            },
+            formulation: FormulationReport {
+                loss: f.loss,
+                c: f.c,
+                weights: Vec::new(),
+                bias: f.bias,
+            },
+            kernel: options.kernel,
+            solver: SolverReport::new(solver, &options.smo),
+            status,
+            total_iterations: subproblems.iter().map(|s| s.iterations).sum(),
+            subproblems,
+            worst_relative_gap: trained.worst_relative_gap(),
+            timings_seconds: timings.into(),
+            threads,
+            training_accuracy,
+        }
+    }
+
+    /// The report as pretty-printed JSON, ending in a newline.
     pub fn to_json(&self) -> Result<String, serde_json::Error> {
         let mut s = serde_json::to_string_pretty(self)?;
         s.push('\n');

@@ -357,7 +357,8 @@ fn csv_with_a_bad_field() {
 #[test]
 fn csv_options_are_passed_to_the_reader() {
     // The label is the last column; with --label-column 2 the file is valid
-    // and solves; as the default (column 0) it has three classes.
+    // and solves; as the default (column 0) it has four classes (a
+    // multiclass run).
     let dir = TempDir::new().expect("tempdir");
     let data = dir.path().join("last.csv");
     fs::write(&data, "0.1;0.2;1\n0.9;0.8;-1\n0.2;0.1;1\n0.8;0.9;-1\n").unwrap();
@@ -378,9 +379,13 @@ fn csv_options_are_passed_to_the_reader() {
     let report: Value = serde_json::from_str(&ok.stdout).expect("JSON report");
     assert_eq!(report["input"]["format"], "csv");
     assert_eq!(report["input"]["n_features"], 2);
-    let bad = run(&base);
-    assert_eq!(bad.code, 2, "{}", bad.stderr);
-    assert!(bad.stderr.contains("last.csv"), "{}", bad.stderr);
+    // Column 0 as labels: four classes, trained one-vs-one.
+    let multi = run(&base);
+    assert_eq!(multi.code, 0, "{}", multi.stderr);
+    let report: Value = serde_json::from_str(&multi.stdout).expect("JSON report");
+    assert_eq!(report["multiclass"], "ovo");
+    assert_eq!(report["input"]["classes"].as_array().unwrap().len(), 4);
+    assert_eq!(report["input"]["n_features"], 2);
 }
 
 #[test]

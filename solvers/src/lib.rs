@@ -22,9 +22,9 @@
 //! - [`error`]: [`SetupError`], what is wrong with the problem or settings;
 //! - [`smo`]: sequential minimal optimisation with second-order working-set
 //!   selection (Fan, Chen & Lin, JMLR 6, 2005), shrinking and the cache;
-//! - [`pg`]: projected-gradient methods (GVPM with Barzilai–Borwein steps,
-//!   Serafini, Zanghirati & Zanni 2005; Dai–Fletcher; FISTA) that touch `Q`
-//!   only through products `Qv`;
+//! - [`pg`]: projected-gradient methods (non-monotone projected
+//!   Barzilai–Borwein of Dai & Fletcher 2006 by default; GVPM; FISTA) that
+//!   touch `Q` only through products `Qv` and the exact projection;
 //! - [`cd`]: dual coordinate descent for linear SVMs (Hsieh et al., ICML
 //!   2008) that keeps `w = Σαᵢyᵢxᵢ` and sees the data as sparse rows
 //!   ([`RowMatrix`]), with an SMO-pair variant for `yᵀα = 0`;

@@ -418,10 +418,26 @@ impl<'a, 'p> Pg<'a, 'p> {
             Some(p) if t == 1.0 => self.alpha.copy_from_slice(p),
             _ => {
                 let (l, u) = (self.problem.lower, self.problem.upper);
+                let mut snapped = false;
                 for i in 0..self.n {
                     if self.dir[i] != 0.0 {
-                        self.alpha[i] = (self.alpha[i] + t * self.dir[i]).max(l[i]).min(u[i]);
+                        let step = t * self.dir[i];
+                        let mut a = (self.alpha[i] + step).max(l[i]).min(u[i]);
+                        // A partial step that ends within rounding of a bound
+                        // lands on it: 1e-17 off a bound would make the
+                        // variable look free to the stopping test.
+                        let slack = 4.0 * f64::EPSILON * (self.alpha[i].abs() + step.abs());
+                        for b in [l[i], u[i]] {
+                            if b.is_finite() && a != b && (a - b).abs() <= slack {
+                                a = b;
+                                snapped = true;
+                            }
+                        }
+                        self.alpha[i] = a;
                     }
+                }
+                if let (true, Some(eq)) = (snapped, self.problem.equality) {
+                    repair_equality(&mut self.alpha, eq.signs, eq.rhs, l, u);
                 }
             }
         }

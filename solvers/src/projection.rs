@@ -131,13 +131,27 @@ pub fn project(
         }
     };
     let mut alpha = alpha_at(lambda, v, signs, lower, upper);
+    // `vᵢ − λyᵢ` within its rounding of a bound is that bound: a value
+    // 1e-17 off it would look free to the solvers' index sets.
+    for i in 0..n {
+        let slack = 4.0 * f64::EPSILON * (v[i].abs() + lambda.abs());
+        for b in [lower[i], upper[i]] {
+            if b.is_finite() && alpha[i] != b && (alpha[i] - b).abs() <= slack {
+                alpha[i] = b;
+            }
+        }
+    }
     // Remove the rounding left in yᵀα − Δ by moving free variables first,
     // so that variables at a bound stay exactly there (the solvers' index
     // sets depend on it), and only then, if needed, any variable.
     let mut excess = signs.iter().zip(&alpha).map(|(s, a)| s * a).sum::<f64>() - rhs;
+    let scale = alpha.iter().fold(rhs.abs(), |m, a| m.max(a.abs()));
     for free_only in [true, false] {
         for i in 0..n {
-            if excess == 0.0 {
+            // Below the rounding of the free variables' own values the
+            // excess cannot be removed exactly; moving a variable off its
+            // bound by it would only make it look free.
+            if excess.abs() <= 8.0 * f64::EPSILON * scale {
                 break;
             }
             if free_only && !(lower[i] < alpha[i] && alpha[i] < upper[i]) {

@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use svm_dual::data::{CsvOptions, Format, Header};
 use svm_dual::formulation::{Formulation, Loss};
 use svm_dual::kernel::Kernel;
+use svm_dual::multiclass::MulticlassStrategy;
 use svm_dual::report::InputFormat;
 use svm_dual::solvers::SmoSettings;
 use svm_dual::train::{SolverChoice, SolverKind};
@@ -109,6 +110,24 @@ pub enum SolverArg {
     Cd,
 }
 
+/// `--multiclass`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MulticlassArg {
+    /// One-vs-one: one problem per pair of classes, prediction by voting.
+    Ovo,
+    /// One-vs-rest: one problem per class, prediction by the largest value.
+    Ovr,
+}
+
+impl From<MulticlassArg> for MulticlassStrategy {
+    fn from(m: MulticlassArg) -> Self {
+        match m {
+            MulticlassArg::Ovo => MulticlassStrategy::Ovo,
+            MulticlassArg::Ovr => MulticlassStrategy::Ovr,
+        }
+    }
+}
+
 /// The arguments of `svm-dual solve`, as clap parsed them (unchecked).
 #[derive(Debug, Args)]
 pub struct SolveArgs {
@@ -170,6 +189,10 @@ pub struct SolveArgs {
     /// The dual solver.
     #[arg(long, value_enum, default_value_t = SolverArg::Auto)]
     pub solver: SolverArg,
+    /// Data with more than two labels: how to split it into binary
+    /// problems.
+    #[arg(long, value_enum, default_value_t = MulticlassArg::Ovo)]
+    pub multiclass: MulticlassArg,
     /// CD only: append a constant feature B whose weight is regularised
     /// (LIBLINEAR's -B), instead of the unregularised bias; needs
     /// --no-bias.
@@ -288,6 +311,8 @@ pub struct SolveOptions {
     pub kernel: KernelSpec,
     /// The solver asked for.
     pub solver: SolverChoice,
+    /// How data with more than two labels is split (`--multiclass`).
+    pub multiclass: MulticlassStrategy,
     /// CD only: the regularised constant feature (`-B`).
     pub bias_feature: Option<f64>,
     /// CD only: stop on this relative duality gap.
@@ -603,6 +628,7 @@ impl SolveArgs {
             weights,
             kernel,
             solver,
+            multiclass: self.multiclass.into(),
             bias_feature: self.bias_feature,
             target_gap: self.target_gap,
             smo,

@@ -118,11 +118,9 @@ pub fn status_exit_code(status: ReportStatus) -> u8 {
 pub fn main() -> ExitCode {
     let cli = args::Cli::parse();
     let result = match cli.command {
-        args::Command::Solve(raw) => raw.validate().and_then(|options| {
-            let outcome = run::solve(&options)?;
-            output::deliver(&options, &outcome)?;
-            Ok(status_exit_code(outcome.report.status))
-        }),
+        args::Command::Solve(raw) => raw
+            .validate()
+            .and_then(|options| run::solve_and_deliver(&options)),
         args::Command::Predict(raw) => predict::run(raw).map(|()| EXIT_SUCCESS),
         args::Command::Verify(raw) => verify_cmd::run(raw).map(|()| EXIT_SUCCESS),
     };

@@ -4,7 +4,11 @@
 //! Output, LIBSVM style: one predicted raw label a line, in the shortest
 //! form that reads back to the same number (`1`, `-1`, `2`), and with
 //! `--decision-values` the decision value `f(x)` as a second column
-//! (space-separated, shortest round-trip form). It goes to `--output FILE`
+//! (space-separated, shortest round-trip form); for a multiclass JSON model
+//! (`svm-dual solve` on data with more than two labels) the predicted label
+//! is the vote or the largest value ([`svm_dual::multiclass`]) and
+//! `--decision-values` adds one column per sub-model, in sub-model order.
+//! It goes to `--output FILE`
 //! (written atomically, see [`super::output`]) or to standard output. The
 //! accuracy against the file's labels is printed on stderr as `svm-predict`
 //! prints it: `Accuracy = 85.1852% (230/270)` (every supported data format
@@ -16,6 +20,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, ValueEnum};
 use svm_dual::data::{read_path, CsvOptions, Dataset, Format};
 use svm_dual::model_io::{self, LoadedModel, ModelFormat};
+use svm_dual::multiclass::{parse_any_bytes, AnyModel};
 
 use super::args::FormatArg;
 use super::output::write_all_atomically;
@@ -85,6 +90,15 @@ pub fn load_model(path: &Path, format: Option<ModelFormatArg>) -> Result<ModelIn
         .map_err(|e| CliError::Argument(e.to_string()))?;
     let sha256 = svm_dual::data::Source::of_bytes(path, &bytes).sha256;
     Ok(ModelInput { loaded, sha256 })
+}
+
+/// Reads a model file of either kind (binary or multiclass JSON, binary
+/// LIBSVM text); a bad file is an argument error (exit 2).
+pub fn load_any_model(path: &Path, format: Option<ModelFormatArg>) -> Result<AnyModel, CliError> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| CliError::Argument(format!("cannot read {}: {e}", path.display())))?;
+    parse_any_bytes(&bytes, format.map(ModelFormat::from), Some(path))
+        .map_err(|e| CliError::Argument(e.to_string()))
 }
 
 /// Reads the data file in `--format` or the format its extension implies.
@@ -159,25 +173,43 @@ pub fn run(args: PredictArgs) -> Result<(), CliError> {
     if let Some(out) = &args.output {
         check_not_input("--output", out, &[&args.model, &args.data])?;
     }
-    let model = load_model(&args.model, args.model_format)?.loaded.model;
+    let model = load_any_model(&args.model, args.model_format)?;
     let data = load_data(&args.data, args.format)?;
-    let decision = model.decision_function(&data.features);
+    let (predicted, values): (Vec<f64>, Vec<Vec<f64>>) = match &model {
+        AnyModel::Binary(model) => model
+            .decision_function(&data.features)
+            .into_iter()
+            .map(|f| {
+                let p = if f > 0.0 {
+                    model.labels.positive
+                } else {
+                    model.labels.negative
+                };
+                (p, vec![f])
+            })
+            .unzip(),
+        AnyModel::Multiclass(model) => {
+            let values = model.decision_values(&data.features);
+            let predicted = values
+                .iter()
+                .map(|v| model.classes[model.predict_index(v)])
+                .collect();
+            (predicted, values)
+        }
+    };
 
-    let mut text = String::with_capacity(decision.len() * 24);
+    let mut text = String::with_capacity(predicted.len() * 24);
     let mut correct = 0usize;
-    for (&f, &label) in decision.iter().zip(&data.labels) {
-        let predicted = if f > 0.0 {
-            model.labels.positive
-        } else {
-            model.labels.negative
-        };
-        if predicted == label {
+    for ((&p, v), &label) in predicted.iter().zip(&values).zip(&data.labels) {
+        if p == label {
             correct += 1;
         }
-        text.push_str(&predicted.to_string());
+        text.push_str(&p.to_string());
         if args.decision_values {
-            text.push(' ');
-            text.push_str(&f.to_string());
+            for f in v {
+                text.push(' ');
+                text.push_str(&f.to_string());
+            }
         }
         text.push('\n');
     }

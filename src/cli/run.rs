@@ -1,7 +1,9 @@
 //! The work of `svm-dual solve`: on a rayon pool of `--threads` threads,
 //! load the data, map `--weight` labels and resolve `γ`, train, certify,
-//! and assemble the report. Each phase is timed on its own. Nothing is
-//! written here (see [`super::output`]).
+//! and assemble the report. Each phase is timed on its own. Binary outcomes
+//! are written by [`super::output`]; data with more than two labels is
+//! trained as a multiclass model ([`svm_dual::multiclass`], `--multiclass`)
+//! and written by [`deliver_multiclass`].
 
 use std::io::Write;
 use std::time::Instant;
@@ -10,13 +12,15 @@ use svm_dual::data::{read_path, BinaryLabels, Dataset};
 use svm_dual::formulation::Formulation;
 use svm_dual::linear::{self, LinearBias, LinearOptions};
 use svm_dual::model::Model;
-use svm_dual::report::{Report, SolverReport, Timings};
+use svm_dual::multiclass::{train_multiclass, MulticlassModel};
+use svm_dual::report::{MulticlassReport, Report, SolverReport, Timings};
 use svm_dual::solvers::CdSettings;
 use svm_dual::solvers::Progress;
-use svm_dual::train::{default_gamma, train_with, SolverKind, TrainOptions};
+use svm_dual::train::{default_gamma, train_with, SolverChoice, SolverKind, TrainOptions};
 
-use super::args::{LabelWeight, SolveOptions};
-use super::CliError;
+use super::args::{LabelWeight, ReportTarget, SolveOptions};
+use super::output::write_all_atomically;
+use super::{status_exit_code, CliError};
 
 /// The result of a solve, ready to be written.
 #[derive(Debug, Clone)]
@@ -25,6 +29,172 @@ pub struct Outcome {
     pub report: Report,
     /// The trained model.
     pub model: Model,
+}
+
+/// The result of a multiclass solve, ready to be written.
+#[derive(Debug, Clone)]
+pub struct MulticlassOutcome {
+    /// The report (every sub-problem's status and certificate, …).
+    pub report: MulticlassReport,
+    /// The trained model.
+    pub model: MulticlassModel,
+}
+
+/// A binary or a multiclass outcome.
+#[derive(Debug, Clone)]
+pub enum Solved {
+    /// Two labels: one binary SVM.
+    Binary(Box<Outcome>),
+    /// More than two labels: one-vs-one or one-vs-rest.
+    Multiclass(Box<MulticlassOutcome>),
+}
+
+/// Solves, writes the outputs and returns the exit code of the run (3 when
+/// any (sub-)problem stopped at a limit).
+pub fn solve_and_deliver(options: &SolveOptions) -> Result<u8, CliError> {
+    match solve(options)? {
+        Solved::Binary(outcome) => {
+            super::output::deliver(options, &outcome)?;
+            Ok(status_exit_code(outcome.report.status))
+        }
+        Solved::Multiclass(outcome) => {
+            deliver_multiclass(options, &outcome)?;
+            Ok(status_exit_code(outcome.report.status))
+        }
+    }
+}
+
+/// Writes the report and the model of a multiclass run as `options` ask
+/// (files atomically, as [`super::output::deliver`]) and prints the
+/// summary line unless `--quiet`.
+pub fn deliver_multiclass(
+    options: &SolveOptions,
+    outcome: &MulticlassOutcome,
+) -> Result<(), CliError> {
+    let json_error = |path: &std::path::Path, e: serde_json::Error| CliError::Output {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e),
+    };
+    let stdout_name = std::path::Path::new("-");
+    let report_json = match &options.report {
+        Some(ReportTarget::File(p)) => {
+            Some(outcome.report.to_json().map_err(|e| json_error(p, e))?)
+        }
+        Some(ReportTarget::Stdout) => Some(
+            outcome
+                .report
+                .to_json()
+                .map_err(|e| json_error(stdout_name, e))?,
+        ),
+        None => None,
+    };
+    let model_json = match &options.model {
+        Some(p) => Some(
+            svm_dual::multiclass::write_any_json(&svm_dual::multiclass::AnyModel::Multiclass(
+                outcome.model.clone(),
+            ))
+            .map_err(|e| json_error(p, e))?,
+        ),
+        None => None,
+    };
+    let mut files: Vec<(&std::path::Path, &[u8])> = Vec::new();
+    if let (Some(ReportTarget::File(p)), Some(j)) = (&options.report, &report_json) {
+        files.push((p.as_path(), j.as_bytes()));
+    }
+    if let (Some(p), Some(j)) = (&options.model, &model_json) {
+        files.push((p.as_path(), j.as_bytes()));
+    }
+    write_all_atomically(&files)?;
+    if let (Some(ReportTarget::Stdout), Some(j)) = (&options.report, &report_json) {
+        let mut out = std::io::stdout().lock();
+        out.write_all(j.as_bytes())
+            .and_then(|()| out.flush())
+            .map_err(|source| CliError::Output {
+                path: stdout_name.to_path_buf(),
+                source,
+            })?;
+    }
+    if !options.quiet {
+        let r = &outcome.report;
+        let _ = writeln!(
+            std::io::stderr(),
+            "{}: {} {} sub-problems, worst relative gap {:.3e}, training accuracy {:.4}, \
+             {} iterations, {:.3} s",
+            r.status.as_str(),
+            r.subproblems.len(),
+            r.multiclass.name(),
+            r.worst_relative_gap,
+            r.training_accuracy,
+            r.total_iterations,
+            r.timings_seconds.total
+        );
+    }
+    Ok(())
+}
+
+/// Trains, certifies and reports a multiclass model on `data` (more than
+/// two labels). `--weight` is refused; the linear kernel runs SMO unless
+/// `--solver` says otherwise (`cd` is refused).
+fn solve_multiclass(
+    options: &SolveOptions,
+    data: Dataset,
+    load: std::time::Duration,
+    start: Instant,
+) -> Result<Solved, CliError> {
+    if !options.weights.is_empty() {
+        return Err(CliError::Argument(format!(
+            "invalid value for --weight: class weights are not supported for multiclass data \
+             ({} has {} labels)",
+            options.data.display(),
+            data.classes().len()
+        )));
+    }
+    options.formulation.validate().map_err(CliError::Argument)?;
+    let kernel = options
+        .kernel
+        .resolve(default_gamma(data.features.n_cols()));
+    kernel.validate().map_err(CliError::Argument)?;
+    let train_options = TrainOptions {
+        formulation: options.formulation,
+        kernel,
+        smo: options.smo.clone(),
+    };
+    let solver = match options.solver {
+        SolverChoice::Auto => SolverKind::Smo,
+        SolverChoice::Exactly(kind) => kind,
+    };
+    let t = Instant::now();
+    let trained = train_multiclass(&data, &train_options, options.multiclass, solver)?;
+    let solve = t.elapsed();
+    let t = Instant::now();
+    let predicted = trained.model.predict(&data.features);
+    let correct = predicted
+        .iter()
+        .zip(&data.labels)
+        .filter(|(p, l)| p == l)
+        .count();
+    let training_accuracy = correct as f64 / data.len().max(1) as f64;
+    let verify = t.elapsed();
+    let timings = Timings {
+        load,
+        solve,
+        verify,
+        total: start.elapsed(),
+    };
+    let report = MulticlassReport::new(
+        &data,
+        options.input_format(),
+        &train_options,
+        solver,
+        &trained,
+        training_accuracy,
+        timings,
+        rayon::current_num_threads(),
+    );
+    Ok(Solved::Multiclass(Box::new(MulticlassOutcome {
+        report,
+        model: trained.model,
+    })))
 }
 
 /// Sets the class weights of `formulation` from `--weight` entries, matching
@@ -80,8 +250,9 @@ fn cd_settings(options: &SolveOptions) -> CdSettings {
 }
 
 /// Loads, trains and certifies as `options` say, on a pool of
-/// `options.threads` threads (all cores by default).
-pub fn solve(options: &SolveOptions) -> Result<Outcome, CliError> {
+/// `options.threads` threads (all cores by default): a binary SVM for two
+/// labels, a multiclass model (`--multiclass`) for more.
+pub fn solve(options: &SolveOptions) -> Result<Solved, CliError> {
     let start = Instant::now();
     let mut builder = rayon::ThreadPoolBuilder::new();
     if let Some(n) = options.threads {
@@ -94,10 +265,13 @@ pub fn solve(options: &SolveOptions) -> Result<Outcome, CliError> {
 }
 
 /// The body of [`solve`], run inside the pool.
-fn solve_in_pool(options: &SolveOptions, start: Instant) -> Result<Outcome, CliError> {
+fn solve_in_pool(options: &SolveOptions, start: Instant) -> Result<Solved, CliError> {
     let t = Instant::now();
     let data: Dataset = read_path(&options.data, &options.format)?;
     let load = t.elapsed();
+    if data.classes().len() > 2 {
+        return solve_multiclass(options, data, load, start);
+    }
 
     let labels = data.binary_labels()?;
     let mut formulation = options.formulation;
@@ -171,10 +345,10 @@ fn solve_in_pool(options: &SolveOptions, start: Instant) -> Result<Outcome, CliE
     );
     report.solver = SolverReport::new(solver, &options.smo);
     report.linear = linear_info;
-    Ok(Outcome {
+    Ok(Solved::Binary(Box::new(Outcome {
         report,
         model: trained.model,
-    })
+    })))
 }
 
 #[cfg(test)]

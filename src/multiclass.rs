@@ -1,0 +1,632 @@
+//! Multiclass SVMs from binary ones: one-vs-one (OvO) and one-vs-rest (OvR)
+//! with any kernel, their prediction, and their JSON model files.
+//!
+//! # Classes
+//! The `k` classes are the distinct raw labels in order of first appearance
+//! in the training data ([`Dataset::classes`]), as LIBSVM orders them for
+//! `k > 2` (LIBSVM ≥ 3.18 swaps only a binary `−1, +1` pair; see
+//! [`crate::data::BinaryLabels`]).
+//!
+//! # One-vs-one (Knerr et al. 1990; Hsu & Lin 2002; LIBSVM's `c_svc`)
+//! One binary problem per pair `(i, j)`, `i < j`, in the order
+//! `(0,1), (0,2), …, (0,k−1), (1,2), …`, trained on the rows of classes `i`
+//! and `j` only, class `i` as `+1`. Its decision value is
+//! `f_ij(x) = Σ αₛyₛ K(xₛ, x) + b_ij` over its own support vectors.
+//! Prediction by voting (LIBSVM's rule, `svm_predict_values`): `f_ij(x) > 0`
+//! is a vote for `i`, otherwise for `j`; the class with the most votes wins,
+//! a tie going to the smallest class index.
+//!
+//! # One-vs-rest (Rifkin & Klautau, JMLR 5, 2004)
+//! One binary problem per class `i` on all rows, class `i` as `+1` and every
+//! other class as `−1`; the prediction is the class with the largest
+//! `f_i(x)`, a tie going to the smallest class index.
+//!
+//! Every sub-problem is the dual QP of [`crate::formulation`] with the same
+//! loss, `C`, kernel (γ resolved once on the whole training set, LIBSVM's
+//! `1/number of features` of the whole file) and solver settings; the
+//! iteration and time limits apply to each sub-problem on its own. Each is
+//! certified ([`crate::certify`]) on its own rows.
+//!
+//! # Parallelism
+//! The sub-problems are trained with rayon's `par_iter` and collected in pair
+//! order. Every solve and every certificate is deterministic whatever the
+//! pool size (nested rayon inside a solve included), so the models, the
+//! certificates and the predictions are bit-identical for any thread count.
+//! Prediction computes each sub-model's decision values per row
+//! independently.
+//!
+//! # JSON
+//! A [`MulticlassModel`] is written as one JSON object with its own
+//! `schema_version` ([`MULTICLASS_SCHEMA_VERSION`]), the `strategy`, the
+//! `classes` and the binary `submodels` (each a [`Model`] as in
+//! [`crate::model_io`]). [`read_any_json`] tells the two kinds of file apart
+//! by the `submodels` key and returns an [`AnyModel`]; the binary API of
+//! [`crate::model_io`] is unchanged.
+
+use crate::data::{Dataset, Features, Row};
+use crate::model::{LabelMapping, Model, SupportVector};
+use crate::model_io::{self, ModelError, ModelErrorKind, ModelFormat};
+use crate::train::{train_with, SolveSummary, SolverKind, TrainError, TrainOptions};
+use crate::verify::Certificate;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// The version of the multiclass JSON model schema written by this build.
+pub const MULTICLASS_SCHEMA_VERSION: u32 = 1;
+
+/// How a multiclass problem is split into binary ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MulticlassStrategy {
+    /// One-vs-one: `k(k−1)/2` problems, prediction by voting.
+    Ovo,
+    /// One-vs-rest: `k` problems, prediction by the largest decision value.
+    Ovr,
+}
+
+impl MulticlassStrategy {
+    /// `ovo` or `ovr`.
+    pub fn name(self) -> &'static str {
+        match self {
+            MulticlassStrategy::Ovo => "ovo",
+            MulticlassStrategy::Ovr => "ovr",
+        }
+    }
+
+    /// The binary problems for `k` classes, in order: `(i, Some(j))` for OvO
+    /// (class `i` against class `j`), `(i, None)` for OvR (class `i` against
+    /// the rest).
+    pub fn pairs(self, k: usize) -> Vec<(usize, Option<usize>)> {
+        match self {
+            MulticlassStrategy::Ovo => (0..k)
+                .flat_map(|i| (i + 1..k).map(move |j| (i, Some(j))))
+                .collect(),
+            MulticlassStrategy::Ovr => (0..k).map(|i| (i, None)).collect(),
+        }
+    }
+}
+
+/// A multiclass SVM: the classes and one binary model per sub-problem.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MulticlassModel {
+    /// [`MULTICLASS_SCHEMA_VERSION`] when written.
+    pub schema_version: u32,
+    /// How the problem was split.
+    pub strategy: MulticlassStrategy,
+    /// The raw labels, in order of first appearance in the training data.
+    pub classes: Vec<f64>,
+    /// One binary model per sub-problem, in the order of
+    /// [`MulticlassStrategy::pairs`]. For OvO pair `(i, j)` its labels are
+    /// `classes[i]` (positive) and `classes[j]`; for OvR class `i` the
+    /// positive label is `classes[i]` and the negative one stands for "the
+    /// rest" (it holds the first other class; prediction does not use it).
+    pub submodels: Vec<Model>,
+}
+
+impl MulticlassModel {
+    /// Decision values, one vector per row of `features`, holding one value
+    /// per sub-model in the order of [`MulticlassModel::submodels`].
+    ///
+    /// Sub-models share support vectors (OvO: the rows of a class appear in
+    /// `k − 1` pairs), so when every support vector records its training row
+    /// and all sub-models have the same kernel, each `K(xₛ, x)` is computed
+    /// once per row and reused, as `svm-predict` does. The sums run in the
+    /// same order as [`Model::decision_value`], so the values are
+    /// bit-identical to evaluating each sub-model on its own (the fallback).
+    pub fn decision_values(&self, features: &Features) -> Vec<Vec<f64>> {
+        match self.shared_support_vectors() {
+            Some((unique, positions)) => {
+                let kernel = self.submodels[0].kernel;
+                (0..features.n_rows())
+                    .into_par_iter()
+                    .map(|r| {
+                        let x = features.row(r);
+                        let sq_x = if kernel.needs_norms() {
+                            x.squared_norm()
+                        } else {
+                            0.0
+                        };
+                        let k: Vec<f64> = unique
+                            .iter()
+                            .map(|sv| {
+                                let row = sv.row();
+                                let sq_sv = if kernel.needs_norms() {
+                                    row.squared_norm()
+                                } else {
+                                    0.0
+                                };
+                                kernel.from_dot(row.dot(&x), sq_sv, sq_x)
+                            })
+                            .collect();
+                        self.submodels
+                            .iter()
+                            .zip(&positions)
+                            .map(|(m, pos)| {
+                                let sum: f64 = m
+                                    .support_vectors
+                                    .iter()
+                                    .zip(pos)
+                                    .map(|(sv, &p)| sv.coef * k[p])
+                                    .sum();
+                                sum + m.bias
+                            })
+                            .collect()
+                    })
+                    .collect()
+            }
+            None => {
+                let per_model: Vec<Vec<f64>> = self
+                    .submodels
+                    .iter()
+                    .map(|m| m.decision_function(features))
+                    .collect();
+                (0..features.n_rows())
+                    .map(|r| per_model.iter().map(|v| v[r]).collect())
+                    .collect()
+            }
+        }
+    }
+
+    /// The distinct support vectors (by training row) and, for each
+    /// sub-model, the position of each of its support vectors among them;
+    /// `None` when a support vector has no recorded row, two with the same
+    /// row differ, or the kernels differ.
+    fn shared_support_vectors(&self) -> Option<(Vec<&SupportVector>, Vec<Vec<usize>>)> {
+        let kernel = self.submodels.first()?.kernel;
+        let mut unique: Vec<&SupportVector> = Vec::new();
+        let mut by_row: HashMap<usize, usize> = HashMap::new();
+        let mut positions = Vec::with_capacity(self.submodels.len());
+        for m in &self.submodels {
+            if m.kernel != kernel {
+                return None;
+            }
+            let mut pos = Vec::with_capacity(m.support_vectors.len());
+            for sv in &m.support_vectors {
+                let row = sv.index?;
+                let p = *by_row.entry(row).or_insert_with(|| {
+                    unique.push(sv);
+                    unique.len() - 1
+                });
+                let first = unique[p];
+                if first.indices != sv.indices || first.values != sv.values {
+                    return None;
+                }
+                pos.push(p);
+            }
+            positions.push(pos);
+        }
+        Some((unique, positions))
+    }
+
+    /// The predicted class index for one row's decision values (as returned
+    /// by [`MulticlassModel::decision_values`]), with the rules of the
+    /// module doc.
+    pub fn predict_index(&self, values: &[f64]) -> usize {
+        let k = self.classes.len();
+        let scores: Vec<f64> = match self.strategy {
+            MulticlassStrategy::Ovo => {
+                let mut votes = vec![0.0; k];
+                for (&(i, j), &f) in self.strategy.pairs(k).iter().zip(values) {
+                    if f > 0.0 {
+                        votes[i] += 1.0;
+                    } else if let Some(j) = j {
+                        votes[j] += 1.0;
+                    }
+                }
+                votes
+            }
+            MulticlassStrategy::Ovr => values.to_vec(),
+        };
+        let mut best = 0;
+        for (c, &s) in scores.iter().enumerate() {
+            if s > scores[best] {
+                best = c;
+            }
+        }
+        best
+    }
+
+    /// Predicted raw labels.
+    pub fn predict(&self, features: &Features) -> Vec<f64> {
+        self.decision_values(features)
+            .iter()
+            .map(|v| self.classes[self.predict_index(v)])
+            .collect()
+    }
+
+    /// Checks the values: schema version, distinct finite classes (at least
+    /// two), one sub-model per sub-problem with the expected positive label,
+    /// and each sub-model valid ([`model_io::check_model`]).
+    pub fn check(&self) -> Result<(), String> {
+        if self.schema_version != MULTICLASS_SCHEMA_VERSION {
+            return Err(format!(
+                "multiclass schema_version {} is not supported (this build reads version \
+                 {MULTICLASS_SCHEMA_VERSION})",
+                self.schema_version
+            ));
+        }
+        let k = self.classes.len();
+        if k < 2 {
+            return Err(format!("a multiclass model needs two classes, got {k}"));
+        }
+        for (a, &c) in self.classes.iter().enumerate() {
+            if !c.is_finite() || self.classes[..a].contains(&c) {
+                return Err(format!("classes must be distinct finite numbers, got {c}"));
+            }
+        }
+        let pairs = self.strategy.pairs(k);
+        if pairs.len() != self.submodels.len() {
+            return Err(format!(
+                "{} classes with strategy {} need {} submodels, got {}",
+                k,
+                self.strategy.name(),
+                pairs.len(),
+                self.submodels.len()
+            ));
+        }
+        for (s, (&(i, j), m)) in pairs.iter().zip(&self.submodels).enumerate() {
+            model_io::check_model(m).map_err(|e| format!("submodel {s}: {e}"))?;
+            let expected_negative = j.map(|j| self.classes[j]);
+            if m.labels.positive != self.classes[i]
+                || expected_negative.is_some_and(|n| n != m.labels.negative)
+            {
+                return Err(format!(
+                    "submodel {s}: labels {} / {} do not match the classes of its sub-problem",
+                    m.labels.positive, m.labels.negative
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One binary sub-problem as trained.
+#[derive(Debug, Clone)]
+pub struct SubProblem {
+    /// The class index mapped to `+1`.
+    pub positive: usize,
+    /// The class index mapped to `−1` (OvO), or `None`: every other class
+    /// (OvR).
+    pub negative: Option<usize>,
+    /// Rows of the sub-problem.
+    pub n_samples: usize,
+    /// How the solve ended.
+    pub summary: SolveSummary,
+    /// The certificate on the sub-problem's own rows.
+    pub certificate: Certificate,
+    /// The dual solution, one entry per row of the sub-problem.
+    pub alpha: Vec<f64>,
+}
+
+/// A trained multiclass model with every sub-problem's solve and
+/// certificate.
+#[derive(Debug, Clone)]
+pub struct MulticlassTrained {
+    /// The model.
+    pub model: MulticlassModel,
+    /// The sub-problems, in the order of [`MulticlassModel::submodels`].
+    pub subproblems: Vec<SubProblem>,
+}
+
+impl MulticlassTrained {
+    /// The largest relative duality gap among the sub-problems.
+    pub fn worst_relative_gap(&self) -> f64 {
+        self.subproblems
+            .iter()
+            .map(|s| s.certificate.relative_gap)
+            .fold(0.0, f64::max)
+    }
+}
+
+/// The rows `rows` of `data` with labels `labels` (one per row), features
+/// keeping `data`'s number of columns.
+pub fn sub_dataset(
+    data: &Dataset,
+    rows: &[usize],
+    labels: Vec<f64>,
+) -> Result<Dataset, TrainError> {
+    let sparse: Vec<Vec<(u32, f64)>> = rows
+        .iter()
+        .map(|&r| match data.features.row(r) {
+            Row::Sparse { indices, values } => indices
+                .iter()
+                .copied()
+                .zip(values.iter().copied())
+                .collect(),
+            Row::Dense(v) => v
+                .iter()
+                .enumerate()
+                .filter(|(_, x)| **x != 0.0)
+                .map(|(k, &x)| (k as u32, x))
+                .collect(),
+        })
+        .collect();
+    let features = Features::from_sparse_rows(&sparse, data.features.n_cols());
+    Ok(Dataset::new(features, labels)?)
+}
+
+/// Trains a multiclass SVM with `strategy`, each sub-problem with
+/// [`train_with`] and `solver` (SMO or PG; CD is refused) and certified on
+/// its own rows. Fewer than two classes is an error.
+pub fn train_multiclass(
+    data: &Dataset,
+    options: &TrainOptions,
+    strategy: MulticlassStrategy,
+    solver: SolverKind,
+) -> Result<MulticlassTrained, TrainError> {
+    if solver == SolverKind::Cd {
+        return Err(TrainError::Option(
+            "multiclass training runs the kernel solvers (smo or pg), not cd".into(),
+        ));
+    }
+    let classes = data.classes();
+    if classes.len() < 2 {
+        // binary_labels names the single class and the file.
+        data.binary_labels()?;
+    }
+    let class_of: Vec<usize> = data
+        .labels
+        .iter()
+        .map(|l| classes.iter().position(|c| c == l).unwrap_or(0))
+        .collect();
+    let results: Vec<Result<(Model, SubProblem), TrainError>> = strategy
+        .pairs(classes.len())
+        .par_iter()
+        .map(|&(i, j)| {
+            let (rows, y): (Vec<usize>, Vec<f64>) = class_of
+                .iter()
+                .enumerate()
+                .filter(|(_, &c)| j.is_none() || c == i || Some(c) == j)
+                .map(|(r, &c)| (r, if c == i { 1.0 } else { -1.0 }))
+                .unzip();
+            let sub = sub_dataset(data, &rows, y)?;
+            let trained = train_with(&sub, options, solver, None)?;
+            let certificate = crate::certify(&sub.features, &trained);
+            let mut model = trained.model;
+            model.labels = LabelMapping {
+                positive: classes[i],
+                negative: classes[j.unwrap_or(if i == 0 { 1 } else { 0 })],
+            };
+            // Support-vector indices refer to rows of the whole training set.
+            for sv in &mut model.support_vectors {
+                sv.index = sv.index.and_then(|s| rows.get(s).copied());
+            }
+            Ok((
+                model,
+                SubProblem {
+                    positive: i,
+                    negative: j,
+                    n_samples: rows.len(),
+                    summary: trained.summary,
+                    certificate,
+                    alpha: trained.alpha,
+                },
+            ))
+        })
+        .collect();
+    let mut submodels = Vec::with_capacity(results.len());
+    let mut subproblems = Vec::with_capacity(results.len());
+    for r in results {
+        let (m, s) = r?;
+        submodels.push(m);
+        subproblems.push(s);
+    }
+    Ok(MulticlassTrained {
+        model: MulticlassModel {
+            schema_version: MULTICLASS_SCHEMA_VERSION,
+            strategy,
+            classes,
+            submodels,
+        },
+        subproblems,
+    })
+}
+
+/// A binary or a multiclass model.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AnyModel {
+    /// A binary model.
+    Binary(Model),
+    /// A multiclass model.
+    Multiclass(MulticlassModel),
+}
+
+impl AnyModel {
+    /// Predicted raw labels.
+    pub fn predict(&self, features: &Features) -> Vec<f64> {
+        match self {
+            AnyModel::Binary(m) => m.predict(features),
+            AnyModel::Multiclass(m) => m.predict(features),
+        }
+    }
+}
+
+/// The model as pretty JSON with a final newline (a binary model exactly as
+/// [`model_io::write_json`] writes it).
+pub fn write_any_json(model: &AnyModel) -> Result<String, serde_json::Error> {
+    match model {
+        AnyModel::Binary(m) => model_io::write_json(m),
+        AnyModel::Multiclass(m) => {
+            let mut s = serde_json::to_string_pretty(m)?;
+            s.push('\n');
+            Ok(s)
+        }
+    }
+}
+
+/// Only the key that tells a multiclass model file apart.
+#[derive(Deserialize)]
+struct KindProbe {
+    submodels: Option<serde_json::Value>,
+}
+
+/// Parses a JSON model of either kind: multiclass when the object has a
+/// `submodels` key (then checked with [`MulticlassModel::check`]), binary
+/// otherwise ([`model_io::read_json`]).
+pub fn read_any_json(text: &str, path: Option<&Path>) -> Result<AnyModel, ModelError> {
+    let err = |kind| ModelError {
+        path: path.map(Path::to_path_buf),
+        line: None,
+        kind,
+    };
+    let probe: KindProbe =
+        serde_json::from_str(text).map_err(|e| err(ModelErrorKind::Json(e.to_string())))?;
+    if probe.submodels.is_none() {
+        return model_io::read_json(text, path).map(AnyModel::Binary);
+    }
+    let model: MulticlassModel =
+        serde_json::from_str(text).map_err(|e| err(ModelErrorKind::Json(e.to_string())))?;
+    model
+        .check()
+        .map_err(|m| err(ModelErrorKind::Inconsistent(m)))?;
+    Ok(AnyModel::Multiclass(model))
+}
+
+/// Parses model bytes of either kind: JSON (detected as
+/// [`ModelFormat::detect`] does, or forced by `format`) through
+/// [`read_any_json`], LIBSVM text through [`model_io::parse_bytes`] (binary
+/// only).
+pub fn parse_any_bytes(
+    bytes: &[u8],
+    format: Option<ModelFormat>,
+    path: Option<&Path>,
+) -> Result<AnyModel, ModelError> {
+    let stripped = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match format.unwrap_or_else(|| ModelFormat::detect(stripped)) {
+        ModelFormat::Json => {
+            let text = std::str::from_utf8(stripped).map_err(|_| ModelError {
+                path: path.map(Path::to_path_buf),
+                line: None,
+                kind: ModelErrorKind::NotUtf8,
+            })?;
+            read_any_json(text, path)
+        }
+        ModelFormat::Libsvm => model_io::parse_bytes(bytes, Some(ModelFormat::Libsvm), path)
+            .map(|l| AnyModel::Binary(l.model)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formulation::{Formulation, Loss};
+    use crate::kernel::Kernel;
+
+    fn three_blobs() -> Dataset {
+        let pts = [
+            (0.0, 0.0, 5.0),
+            (3.0, 0.0, 7.0),
+            (0.0, 3.0, 6.0),
+            (0.2, 0.1, 5.0),
+            (3.1, 0.2, 7.0),
+            (0.1, 3.2, 6.0),
+            (-0.2, 0.1, 5.0),
+            (2.9, -0.1, 7.0),
+            (-0.1, 2.8, 6.0),
+        ];
+        let x: Vec<f64> = pts.iter().flat_map(|p| [p.0, p.1]).collect();
+        let y = pts.iter().map(|p| p.2).collect();
+        Dataset::new(Features::from_dense(x, pts.len(), 2), y).unwrap()
+    }
+
+    fn options() -> TrainOptions {
+        TrainOptions {
+            formulation: Formulation {
+                loss: Loss::L1,
+                c: 10.0,
+                ..Default::default()
+            },
+            kernel: Kernel::Rbf { gamma: 0.5 },
+            smo: solvers::SmoSettings {
+                tol: 1e-6,
+                ..Default::default()
+            },
+        }
+    }
+
+    #[test]
+    fn pairs_in_libsvm_order() {
+        assert_eq!(
+            MulticlassStrategy::Ovo.pairs(4),
+            [
+                (0, Some(1)),
+                (0, Some(2)),
+                (0, Some(3)),
+                (1, Some(2)),
+                (1, Some(3)),
+                (2, Some(3))
+            ]
+        );
+        assert_eq!(MulticlassStrategy::Ovr.pairs(2), [(0, None), (1, None)]);
+    }
+
+    #[test]
+    fn both_strategies_separate_blobs_and_round_trip() {
+        let data = three_blobs();
+        for strategy in [MulticlassStrategy::Ovo, MulticlassStrategy::Ovr] {
+            let t = train_multiclass(&data, &options(), strategy, SolverKind::Smo).unwrap();
+            assert_eq!(t.model.classes, [5.0, 7.0, 6.0]);
+            assert_eq!(t.model.predict(&data.features), data.labels);
+            assert!(t.worst_relative_gap() < 1e-5, "{}", t.worst_relative_gap());
+            let any = AnyModel::Multiclass(t.model.clone());
+            let json = write_any_json(&any).unwrap();
+            assert_eq!(read_any_json(&json, None).unwrap(), any);
+        }
+    }
+
+    #[test]
+    fn ovo_vote_ties_go_to_the_smaller_index() {
+        let data = three_blobs();
+        let t =
+            train_multiclass(&data, &options(), MulticlassStrategy::Ovo, SolverKind::Smo).unwrap();
+        // (0,1) → 0, (0,2) → 2, (1,2) → 1: one vote each, class 0 wins.
+        assert_eq!(t.model.predict_index(&[1.0, -1.0, 1.0]), 0);
+        // (0,1) → 1, (0,2) → 2, (1,2) → 2.
+        assert_eq!(t.model.predict_index(&[-1.0, -1.0, -1.0]), 2);
+        // A zero decision value votes for j.
+        assert_eq!(t.model.predict_index(&[0.0, 1.0, 1.0]), 1);
+    }
+
+    #[test]
+    fn shared_kernel_values_match_each_submodel() {
+        let data = three_blobs();
+        for strategy in [MulticlassStrategy::Ovo, MulticlassStrategy::Ovr] {
+            let t = train_multiclass(&data, &options(), strategy, SolverKind::Smo).unwrap();
+            assert!(t.model.shared_support_vectors().is_some());
+            let shared = t.model.decision_values(&data.features);
+            let mut own = t.model.clone();
+            for m in &mut own.submodels {
+                for sv in &mut m.support_vectors {
+                    sv.index = None;
+                }
+            }
+            assert!(own.shared_support_vectors().is_none());
+            assert_eq!(own.decision_values(&data.features), shared);
+        }
+    }
+
+    #[test]
+    fn a_bad_multiclass_file_is_refused() {
+        let data = three_blobs();
+        let t =
+            train_multiclass(&data, &options(), MulticlassStrategy::Ovo, SolverKind::Smo).unwrap();
+        let mut m = t.model;
+        m.submodels.pop();
+        let json = write_any_json(&AnyModel::Multiclass(m)).unwrap();
+        let e = read_any_json(&json, None).unwrap_err().to_string();
+        assert!(e.contains("need 3 submodels, got 2"), "{e}");
+    }
+
+    #[test]
+    fn cd_is_refused() {
+        let e = train_multiclass(
+            &three_blobs(),
+            &options(),
+            MulticlassStrategy::Ovo,
+            SolverKind::Cd,
+        );
+        assert!(matches!(e, Err(TrainError::Option(_))));
+    }
+}

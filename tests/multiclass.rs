@@ -1,0 +1,238 @@
+//! One-vs-one and one-vs-rest with kernels against LIBSVM's `svm-train` /
+//! `svm-predict` (fixtures from `scripts/multiclass_fixtures.sh`, read
+//! only: the tests never run LIBSVM).
+
+use std::path::PathBuf;
+
+use svm_dual::data::{read_path, Dataset, Format};
+use svm_dual::formulation::{Formulation, Loss};
+use svm_dual::kernel::Kernel;
+use svm_dual::multiclass::{
+    read_any_json, train_multiclass, write_any_json, AnyModel, MulticlassStrategy,
+    MulticlassTrained,
+};
+use svm_dual::train::{default_gamma, SolverKind, TrainOptions};
+
+fn repo(relative: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+fn load(name: &str) -> Dataset {
+    read_path(&repo(&format!("datasets/{name}")), &Format::Libsvm).unwrap()
+}
+
+/// `svm-train -c 1 -e 0.001` with the RBF kernel and LIBSVM's default γ
+/// (1 / number of features of the whole training file).
+fn libsvm_options(data: &Dataset) -> TrainOptions {
+    TrainOptions {
+        formulation: Formulation {
+            loss: Loss::L1,
+            c: 1.0,
+            ..Default::default()
+        },
+        kernel: Kernel::Rbf {
+            gamma: default_gamma(data.features.n_cols()),
+        },
+        smo: Default::default(),
+    }
+}
+
+/// svm-train's `(obj, rho)` of each pair, in pair order.
+fn reference_obj(name: &str) -> Vec<(f64, f64)> {
+    let text =
+        std::fs::read_to_string(repo(&format!("tests/fixtures/multiclass/{name}.obj"))).unwrap();
+    text.lines()
+        .map(|l| {
+            let mut it = l.split_whitespace().map(|x| x.parse::<f64>().unwrap());
+            (it.next().unwrap(), it.next().unwrap())
+        })
+        .collect()
+}
+
+fn train(data: &Dataset, strategy: MulticlassStrategy, threads: usize) -> MulticlassTrained {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    pool.install(|| train_multiclass(data, &libsvm_options(data), strategy, SolverKind::Smo))
+        .unwrap()
+}
+
+fn accuracy(predicted: &[f64], labels: &[f64]) -> f64 {
+    let correct = predicted.iter().zip(labels).filter(|(p, l)| p == l).count();
+    correct as f64 / labels.len() as f64
+}
+
+#[test]
+fn ovo_objectives_match_svm_train() {
+    for name in ["iris.scale", "svmguide4"] {
+        let data = load(name);
+        let t = train(&data, MulticlassStrategy::Ovo, 2);
+        let reference = reference_obj(name);
+        assert_eq!(t.subproblems.len(), reference.len(), "{name}");
+        for ((s, &(obj, rho)), m) in t.subproblems.iter().zip(&reference).zip(&t.model.submodels) {
+            // svm-train minimises ½αᵀQα − eᵀα: our dual objective is −obj.
+            let ours = s.certificate.dual_objective;
+            let rel = (ours + obj).abs() / obj.abs().max(1.0);
+            eprintln!(
+                "{name} pair ({}, {:?}): ours {ours:.6}, svm-train {:.6}, rel {rel:.2e}, gap {:.2e}, {} iterations, {:.3} s",
+                s.positive, s.negative, -obj, s.certificate.relative_gap,
+                s.summary.iterations, s.summary.elapsed.as_secs_f64()
+            );
+            assert!(rel <= 1e-3, "{name}: {ours} vs {}", -obj);
+            // rho = −b; both solvers stop at a violation of 1e-3.
+            eprintln!("  bias {:.6}, svm-train −rho {:.6}", m.bias, -rho);
+            assert!(
+                (m.bias + rho).abs() <= 1e-2,
+                "{name}: b {} vs rho {rho}",
+                m.bias
+            );
+            assert!(s.certificate.relative_gap < 1e-2, "{name}");
+        }
+    }
+}
+
+#[test]
+fn ovo_predictions_match_svm_predict() {
+    let data = load("svmguide4");
+    let test = load("svmguide4.t");
+    let t = train(&data, MulticlassStrategy::Ovo, 2);
+    let text =
+        std::fs::read_to_string(repo("tests/fixtures/multiclass/svmguide4.t.predict")).unwrap();
+    let reference: Vec<f64> = text.lines().map(|l| l.trim().parse().unwrap()).collect();
+    assert_eq!(reference.len(), test.len());
+    let values = t.model.decision_values(&test.features);
+    let ours = t.model.predict(&test.features);
+    let mut excused = 0;
+    for (r, ((&p, &q), v)) in ours.iter().zip(&reference).zip(&values).enumerate() {
+        if p != q {
+            let near_zero = v.iter().any(|f| f.abs() <= 1e-6);
+            assert!(near_zero, "row {}: ours {p}, svm-predict {q}, {v:?}", r + 1);
+            excused += 1;
+        }
+    }
+    eprintln!(
+        "svmguide4.t OvO: accuracy {:.4} (svm-predict {:.4}), {excused} rows excused",
+        accuracy(&ours, &test.labels),
+        accuracy(&reference, &test.labels)
+    );
+    assert!(excused <= 1, "{excused}");
+}
+
+#[test]
+fn one_and_two_threads_are_bit_identical() {
+    let data = load("svmguide4");
+    for strategy in [MulticlassStrategy::Ovo, MulticlassStrategy::Ovr] {
+        let a = train(&data, strategy, 1);
+        let b = train(&data, strategy, 2);
+        assert_eq!(a.model, b.model, "{strategy:?}");
+        for (x, y) in a.subproblems.iter().zip(&b.subproblems) {
+            assert_eq!(x.alpha, y.alpha);
+            assert_eq!(x.certificate, y.certificate);
+            assert_eq!(x.summary.iterations, y.summary.iterations);
+        }
+    }
+}
+
+#[test]
+fn ovr_predicts_better_than_chance() {
+    for (name, test_name) in [("iris.scale", "iris.scale"), ("svmguide4", "svmguide4.t")] {
+        let data = load(name);
+        let test = load(test_name);
+        let t = train(&data, MulticlassStrategy::Ovr, 2);
+        assert_eq!(t.model.classes, data.classes());
+        let k = t.model.classes.len() as f64;
+        let train_acc = accuracy(&t.model.predict(&data.features), &data.labels);
+        let test_acc = accuracy(&t.model.predict(&test.features), &test.labels);
+        let seconds: f64 = t
+            .subproblems
+            .iter()
+            .map(|s| s.summary.elapsed.as_secs_f64())
+            .sum();
+        eprintln!(
+            "{name} OvR: training accuracy {train_acc:.4}, {test_name} accuracy {test_acc:.4}, \
+             worst gap {:.2e}, solver time {seconds:.3} s",
+            t.worst_relative_gap()
+        );
+        assert!(train_acc > 1.0 / k, "{name}: {train_acc}");
+    }
+}
+
+#[test]
+fn multiclass_json_round_trips_and_binary_json_still_reads() {
+    let data = load("iris.scale");
+    let t = train(&data, MulticlassStrategy::Ovo, 2);
+    let any = AnyModel::Multiclass(t.model);
+    let json = write_any_json(&any).unwrap();
+    let back = read_any_json(&json, None).unwrap();
+    assert_eq!(back, any);
+    assert_eq!(back.predict(&data.features), any.predict(&data.features));
+
+    let binary = load("heart_scale");
+    let trained = svm_dual::train::train(&binary, &libsvm_options(&binary), None).unwrap();
+    let json = svm_dual::model_io::write_json(&trained.model).unwrap();
+    assert_eq!(
+        read_any_json(&json, None).unwrap(),
+        AnyModel::Binary(trained.model)
+    );
+}
+
+/// `svm-dual solve` on 6-class data writes a multiclass model and report;
+/// `svm-dual predict` reads the model and reproduces `svm-predict`.
+#[test]
+fn cli_solves_and_predicts_multiclass() {
+    let bin = env!("CARGO_BIN_EXE_svm-dual");
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.json");
+    let report = dir.path().join("r.json");
+    let predictions = dir.path().join("p.txt");
+    let data = repo("datasets/svmguide4");
+    let status = std::process::Command::new(bin)
+        .args(["solve", "-q", "--loss", "l1", "--data"])
+        .arg(&data)
+        .arg("--model")
+        .arg(&model)
+        .arg("--report")
+        .arg(&report)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(r["multiclass"], "ovo");
+    assert_eq!(r["subproblems"].as_array().unwrap().len(), 15);
+    assert_eq!(r["status"], "converged");
+    assert!(r["worst_relative_gap"].as_f64().unwrap() < 1e-2);
+
+    let status = std::process::Command::new(bin)
+        .args(["predict", "-q", "--model"])
+        .arg(&model)
+        .arg("--data")
+        .arg(repo("datasets/svmguide4.t"))
+        .arg("--output")
+        .arg(&predictions)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    let ours = std::fs::read_to_string(&predictions).unwrap();
+    let reference =
+        std::fs::read_to_string(repo("tests/fixtures/multiclass/svmguide4.t.predict")).unwrap();
+    let parse = |t: &str| -> Vec<f64> { t.lines().map(|l| l.trim().parse().unwrap()).collect() };
+    assert_eq!(parse(&ours), parse(&reference));
+
+    // A sub-problem stopped by the iteration limit: exit 3.
+    let status = std::process::Command::new(bin)
+        .args([
+            "solve",
+            "-q",
+            "--multiclass",
+            "ovr",
+            "--max-iter",
+            "2",
+            "--data",
+        ])
+        .arg(&data)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(3));
+}
