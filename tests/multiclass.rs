@@ -235,4 +235,16 @@ fn cli_solves_and_predicts_multiclass() {
         .status()
         .unwrap();
     assert_eq!(status.code(), Some(3));
+
+    // `verify` certifies binary models only, and says so.
+    let out = std::process::Command::new(bin)
+        .args(["verify", "--model"])
+        .arg(&model)
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("is a multiclass model"), "{stderr}");
 }

@@ -86,8 +86,17 @@ pub struct ModelInput {
 pub fn load_model(path: &Path, format: Option<ModelFormatArg>) -> Result<ModelInput, CliError> {
     let bytes = std::fs::read(path)
         .map_err(|e| CliError::Argument(format!("cannot read {}: {e}", path.display())))?;
-    let loaded = model_io::parse_bytes(&bytes, format.map(ModelFormat::from), Some(path))
-        .map_err(|e| CliError::Argument(e.to_string()))?;
+    let format = format.map(ModelFormat::from);
+    let loaded = model_io::parse_bytes(&bytes, format, Some(path)).map_err(|e| {
+        match parse_any_bytes(&bytes, format, Some(path)) {
+            Ok(AnyModel::Multiclass(_)) => CliError::Argument(format!(
+                "{} is a multiclass model; only binary models can be certified here \
+                 (solve's report certifies every sub-problem of a multiclass model)",
+                path.display()
+            )),
+            _ => CliError::Argument(e.to_string()),
+        }
+    })?;
     let sha256 = svm_dual::data::Source::of_bytes(path, &bytes).sha256;
     Ok(ModelInput { loaded, sha256 })
 }
