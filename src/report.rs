@@ -47,9 +47,10 @@ pub struct LabelsReport {
     pub negative: f64,
 }
 
-/// What was read.
+/// Where the data came from and its size, shared by every report's
+/// `input` section (flattened: its fields sit directly in `input`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct InputReport {
+pub struct DataSummary {
     /// The path as given on the command line; `None` for in-memory data.
     pub path: Option<String>,
     /// SHA-256 of the file's bytes, lower-case hex; `None` for in-memory
@@ -63,6 +64,28 @@ pub struct InputReport {
     pub n_features: usize,
     /// Number of non-zero feature values.
     pub nnz: usize,
+}
+
+impl DataSummary {
+    /// The summary of `data`, read as `format`.
+    pub fn of(data: &Dataset, format: InputFormat) -> Self {
+        Self {
+            path: data.source.as_ref().map(|s| s.path.display().to_string()),
+            sha256: data.source.as_ref().map(|s| s.sha256.clone()),
+            format,
+            n_samples: data.len(),
+            n_features: data.features.n_cols(),
+            nnz: data.features.nnz(),
+        }
+    }
+}
+
+/// What was read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InputReport {
+    /// Path, checksum, format and size.
+    #[serde(flatten)]
+    pub data: DataSummary,
     /// The label mapping.
     pub labels: LabelsReport,
 }
@@ -259,12 +282,7 @@ impl Report {
         Self {
             schema_version: REPORT_SCHEMA_VERSION,
             input: InputReport {
-                path: data.source.as_ref().map(|s| s.path.display().to_string()),
-                sha256: data.source.as_ref().map(|s| s.sha256.clone()),
-                format,
-                n_samples: data.len(),
-                n_features: data.features.n_cols(),
-                nnz: data.features.nnz(),
+                data: DataSummary::of(data, format),
                 labels: LabelsReport {
                     positive: labels.positive,
                     negative: labels.negative,
@@ -377,19 +395,9 @@ pub struct MulticlassReport {
 /// What was read, for a multiclass run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MulticlassInputReport {
-    /// The path as given on the command line; `None` for in-memory data.
-    pub path: Option<String>,
-    /// SHA-256 of the file's bytes, lower-case hex; `None` for in-memory
-    /// data.
-    pub sha256: Option<String>,
-    /// The format the file was parsed as.
-    pub format: InputFormat,
-    /// Number of samples (rows).
-    pub n_samples: usize,
-    /// Number of features (columns).
-    pub n_features: usize,
-    /// Number of non-zero feature values.
-    pub nnz: usize,
+    /// Path, checksum, format and size.
+    #[serde(flatten)]
+    pub data: DataSummary,
     /// The raw labels in order of first appearance.
     pub classes: Vec<f64>,
 }
@@ -436,12 +444,7 @@ impl MulticlassReport {
             schema_version: REPORT_SCHEMA_VERSION,
             multiclass: trained.model.strategy,
             input: MulticlassInputReport {
-                path: data.source.as_ref().map(|s| s.path.display().to_string()),
-                sha256: data.source.as_ref().map(|s| s.sha256.clone()),
-                format,
-                n_samples: data.len(),
-                n_features: data.features.n_cols(),
-                nnz: data.features.nnz(),
+                data: DataSummary::of(data, format),
                 classes: classes.clone(),
             },
             formulation: FormulationReport {
@@ -549,9 +552,12 @@ mod tests {
         );
 
         assert_eq!(report.schema_version, REPORT_SCHEMA_VERSION);
-        assert_eq!(report.input.path.as_deref(), Some("four.txt"));
-        assert_eq!((report.input.n_samples, report.input.n_features), (4, 2));
-        assert_eq!(report.input.nnz, 5);
+        assert_eq!(report.input.data.path.as_deref(), Some("four.txt"));
+        assert_eq!(
+            (report.input.data.n_samples, report.input.data.n_features),
+            (4, 2)
+        );
+        assert_eq!(report.input.data.nnz, 5);
         assert_eq!(
             report.input.labels,
             LabelsReport {

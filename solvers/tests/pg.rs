@@ -146,29 +146,10 @@ fn every_method_matches_smo_on_a_larger_problem() {
 
 #[test]
 fn limits_are_statuses_and_points_stay_feasible() {
-    let n = 50;
-    let mut q = vec![0.0; n * n];
-    for i in 0..n {
-        for j in 0..n {
-            q[i * n + j] = 1.0 / (1.0 + (i as f64 - j as f64).abs());
-        }
-    }
-    let q = DenseQ::new(n, q).unwrap();
-    let y: Vec<f64> = (0..n)
-        .map(|i| if i % 2 == 0 { 1.0 } else { -1.0 })
-        .collect();
-    let p = vec![-1.0; n];
-    let (l, u) = (vec![0.0; n], vec![f64::INFINITY; n]);
-    let problem = QpProblem {
-        linear: &p,
-        equality: Some(Equality {
-            signs: &y,
-            rhs: 0.0,
-        }),
-        lower: &l,
-        upper: &u,
-        initial: None,
-    };
+    let c = common::decaying_case(50);
+    let q = DenseQ::new(c.n, c.q.clone()).unwrap();
+    let problem = c.problem();
+    let y = c.signs.as_deref().unwrap();
     for method in [PgMethod::Gvpm, PgMethod::DaiFletcher, PgMethod::Fista] {
         let settings = PgSettings {
             tol: 1e-14,

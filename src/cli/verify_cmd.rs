@@ -33,7 +33,9 @@ use svm_dual::data::{Dataset, Row};
 use svm_dual::formulation::{Formulation, Loss};
 use svm_dual::kernel::Kernel;
 use svm_dual::model::{LabelMapping, Model};
-use svm_dual::report::{ClassWeight, FormulationReport, InputFormat, InputReport, LabelsReport};
+use svm_dual::report::{
+    ClassWeight, DataSummary, FormulationReport, InputFormat, InputReport, LabelsReport,
+};
 use svm_dual::verify::{try_verify_detailed, Certificate};
 
 use super::args::{FormatArg, LossArg};
@@ -464,15 +466,13 @@ pub fn run(args: VerifyArgs) -> Result<(), CliError> {
             labels,
         },
         input: InputReport {
-            path: data.source.as_ref().map(|s| s.path.display().to_string()),
-            sha256: data.source.as_ref().map(|s| s.sha256.clone()),
-            format: match load_format(&args.data, args.format) {
-                FormatArg::Libsvm => InputFormat::Libsvm,
-                FormatArg::Csv => InputFormat::Csv,
-            },
-            n_samples: data.len(),
-            n_features: data.features.n_cols(),
-            nnz: data.features.nnz(),
+            data: DataSummary::of(
+                &data,
+                match load_format(&args.data, args.format) {
+                    FormatArg::Libsvm => InputFormat::Libsvm,
+                    FormatArg::Csv => InputFormat::Csv,
+                },
+            ),
             labels,
         },
         formulation: FormulationReport {

@@ -111,3 +111,27 @@ impl Case {
         (obj, g)
     }
 }
+
+/// An SVM-like dual of size `n`: `Qᵢⱼ = 1/(1 + |i − j|)` (positive definite),
+/// `p = −1`, `0 ≤ α` with no upper bound, alternating signs, `yᵀα = 0`.
+pub fn decaying_case(n: usize) -> Case {
+    let mut q = vec![0.0; n * n];
+    for i in 0..n {
+        for j in 0..n {
+            q[i * n + j] = 1.0 / (1.0 + (i as f64 - j as f64).abs());
+        }
+    }
+    Case {
+        n,
+        q,
+        p: vec![-1.0; n],
+        lower: vec![0.0; n],
+        upper: vec![f64::INFINITY; n],
+        signs: Some(
+            (0..n)
+                .map(|i| if i % 2 == 0 { 1.0 } else { -1.0 })
+                .collect(),
+        ),
+        rhs: 0.0,
+    }
+}
