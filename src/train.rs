@@ -5,19 +5,26 @@
 //! solver ([`SolverKind::Cd`]) keeps `w` explicitly and lives in
 //! [`crate::linear`]. [`SolverChoice::Auto`] picks CD for the linear kernel
 //! (one step costs O(nnz of a row) instead of a kernel column) and SMO
-//! otherwise: in `benches/pg_vs_smo.rs` (2 cores, L1, C = 1, tol 1e-3 and
-//! 1e-6) PG took 0.7–2.5 × SMO's time on heart_scale, a1a and svmguide1
-//! (all under a second) and over ten times SMO's on a9a with the linear
-//! kernel, so it is never picked automatically; it remains the choice for
-//! polishing a warm start.
+//! otherwise. The measurements behind it, `benches/pg_vs_smo.rs` on 2
+//! cores (L1, C = 1, tol 1e-3 and 1e-6): PG took 0.7–4 × SMO's time on
+//! heart_scale, a1a and svmguide1 (RBF, all under ten seconds, dense `Q`),
+//! and on a9a with the linear kernel it needed 17 303 products to SMO's
+//! 72 209 pair steps, about twice SMO's time — so it is never picked
+//! automatically. It remains the choice for polishing a warm start
+//! ([`train_from`]) and for [`train_to_gap`].
+//!
+//! [`train_to_gap`] stops on the certificate instead of the violation: it
+//! tightens the tolerance and resumes until the verifier's relative gap is
+//! at most a target.
 
 use crate::data::{BinaryLabels, DataError, Dataset};
-use crate::formulation::{DualData, DualHessian, Formulation};
+use crate::formulation::{DenseDualHessian, DualData, DualHessian, Formulation};
 use crate::kernel::{Kernel, KernelMatrix};
 use crate::model::{LabelMapping, Model};
+use crate::verify::Certificate;
 use serde::{Deserialize, Serialize};
 use solvers::{PgSettings, Progress, SetupError, SmoSettings, Status};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A dual solver.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -151,17 +158,68 @@ pub fn train_with(
     solver: SolverKind,
     progress: Option<&(dyn Fn(&Progress) + Sync)>,
 ) -> Result<Trained, TrainError> {
+    train_from(data, options, solver, None, progress)
+}
+
+/// [`train_with`] from a starting point: `initial` (one entry per training
+/// row) is projected onto the feasible set first, so any vector of the
+/// right length will do — a previous solution for other parameters, or
+/// one stopped by a limit.
+///
+/// PG multiplies by `Q` in every iteration: for a non-linear kernel it
+/// builds the dense `Q` once ([`DenseDualHessian`], in parallel) when its
+/// `8n²` bytes fit in `options.smo.cache_bytes` (the `--cache-mb` budget
+/// SMO gives its column cache), and otherwise recomputes kernel rows
+/// blockwise in each product; the linear kernel's product is `O(nnz)`
+/// without `Q`.
+pub fn train_from(
+    data: &Dataset,
+    options: &TrainOptions,
+    solver: SolverKind,
+    initial: Option<&[f64]>,
+    progress: Option<&(dyn Fn(&Progress) + Sync)>,
+) -> Result<Trained, TrainError> {
     options.formulation.validate().map_err(TrainError::Option)?;
     options.kernel.validate().map_err(TrainError::Option)?;
     options.smo.validate()?;
     let labels = data.binary_labels()?;
+    if let Some(v) = initial {
+        if v.len() != data.len() {
+            return Err(TrainError::Option(format!(
+                "the initial point has {} entries for {} training rows",
+                v.len(),
+                data.len()
+            )));
+        }
+    }
     let kernel = KernelMatrix::new(&data.features, options.kernel);
-    let q = DualHessian::new(kernel, &labels.y, &options.formulation);
     let dual = DualData::new(&options.formulation, &labels.y);
-    let problem = dual.problem(None);
+    let problem = dual.problem(initial);
     let solution = match solver {
-        SolverKind::Smo => solvers::solve_smo(&q, &problem, &options.smo, progress)?,
-        SolverKind::Pg => solvers::solve_pg(&q, &problem, &pg_settings(&options.smo), progress)?,
+        SolverKind::Smo => {
+            let q = DualHessian::new(kernel, &labels.y, &options.formulation);
+            solvers::solve_smo(&q, &problem, &options.smo, progress)?
+        }
+        SolverKind::Pg => {
+            let settings = pg_settings(&options.smo);
+            let dense = match options.kernel {
+                Kernel::Linear => None,
+                _ => DenseDualHessian::new(
+                    &kernel,
+                    &labels.y,
+                    &options.formulation,
+                    options.smo.cache_bytes,
+                )
+                .ok(),
+            };
+            match dense {
+                Some(q) => solvers::solve_pg(&q, &problem, &settings, progress)?,
+                None => {
+                    let q = DualHessian::new(kernel, &labels.y, &options.formulation);
+                    solvers::solve_pg(&q, &problem, &settings, progress)?
+                }
+            }
+        }
         SolverKind::Cd => {
             return Err(TrainError::Option(
                 "the CD solver trains through svm_dual::linear::train_linear".into(),
@@ -194,4 +252,81 @@ pub fn train_with(
         labels,
         summary,
     })
+}
+
+/// The tightest tolerance [`train_to_gap`] tightens to.
+pub const MIN_TOL: f64 = 1e-12;
+
+/// A model trained by [`train_to_gap`], with the certificate that ended it.
+#[derive(Debug, Clone)]
+pub struct CertifiedTraining {
+    /// The model, its dual solution and the solve summary (iterations and
+    /// solver time summed over the rounds).
+    pub trained: Trained,
+    /// The verifier's certificate of the final round.
+    pub certificate: Certificate,
+    /// Solver runs: 1 when the first reached the target gap.
+    pub rounds: u32,
+    /// The tolerance of the last round.
+    pub final_tol: f64,
+}
+
+/// Trains with SMO or PG until the verifier's relative duality gap is at
+/// most `target_gap`: after a converged run whose certified gap is larger,
+/// the tolerance on the maximal violation is divided by 10 and the solver
+/// resumes from the last `α` (down to [`MIN_TOL`]). The gap of a converged
+/// dual solution goes to zero with the violation, so the loop ends; each
+/// round starts warm. A time limit in `options.smo` bounds all rounds
+/// together; a run stopped by a limit ends the loop with its status.
+pub fn train_to_gap(
+    data: &Dataset,
+    options: &TrainOptions,
+    solver: SolverKind,
+    target_gap: f64,
+    progress: Option<&(dyn Fn(&Progress) + Sync)>,
+) -> Result<CertifiedTraining, TrainError> {
+    if !(target_gap.is_finite() && target_gap > 0.0) {
+        return Err(TrainError::Option(format!(
+            "the target gap must be a positive number, not {target_gap}"
+        )));
+    }
+    let start = Instant::now();
+    let mut round_options = options.clone();
+    let mut trained = train_from(data, &round_options, solver, None, progress)?;
+    let mut iterations = trained.summary.iterations;
+    let mut elapsed = trained.summary.elapsed;
+    let mut rounds = 1;
+    loop {
+        let certificate = crate::certify(&data.features, &trained);
+        let mut done = certificate.relative_gap <= target_gap
+            || trained.summary.status != Status::Converged
+            || round_options.smo.tol <= MIN_TOL;
+        if !done {
+            if let Some(limit) = options.smo.time_limit {
+                let left = limit.saturating_sub(start.elapsed());
+                if left.is_zero() {
+                    trained.summary.status = Status::TimeLimit;
+                    done = true;
+                } else {
+                    round_options.smo.time_limit = Some(left);
+                }
+            }
+        }
+        if done {
+            trained.summary.iterations = iterations;
+            trained.summary.elapsed = elapsed;
+            return Ok(CertifiedTraining {
+                trained,
+                certificate,
+                rounds,
+                final_tol: round_options.smo.tol,
+            });
+        }
+        round_options.smo.tol = (round_options.smo.tol / 10.0).max(MIN_TOL);
+        let alpha = std::mem::take(&mut trained.alpha);
+        trained = train_from(data, &round_options, solver, Some(&alpha), progress)?;
+        iterations += trained.summary.iterations;
+        elapsed += trained.summary.elapsed;
+        rounds += 1;
+    }
 }

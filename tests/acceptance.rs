@@ -7,9 +7,9 @@
 //!   of support vectors within 1 %, bias of the right sign and size;
 //! - the Clarabel interior-point method (Python interface) at tolerances
 //!   1e-12: every fixture entry (L1 and L2 loss, linear and RBF kernels,
-//!   `C ∈ {1, 10}`, with bias on four datasets and without on heart_scale) —
-//!   dual objective within 1e-6 relative at `tol = 1e-6` and the verifier's
-//!   relative gap at most 1e-6; heart_scale L1 RBF `C = 1` at `tol = 1e-8`
+//!   `C ∈ {1, 10}`, with bias on four datasets and without on heart_scale),
+//!   solved by SMO and by PG (issue 3) — dual objective within 1e-6
+//!   relative at `tol = 1e-6` and the verifier's relative gap at most 1e-6; heart_scale L1 RBF `C = 1` at `tol = 1e-8`
 //!   within 1e-7 relative;
 //! - thread independence: heart_scale and a1a trained and verified inside
 //!   rayon pools of 1 and 2 threads give the same dual objective (to 1e-12
@@ -27,7 +27,7 @@ use svm_dual::data::Dataset;
 use svm_dual::formulation::{Formulation, Loss};
 use svm_dual::kernel::Kernel;
 use svm_dual::solvers::{SmoSettings, Status};
-use svm_dual::train::{default_gamma, train, TrainOptions, Trained};
+use svm_dual::train::{default_gamma, train_with, SolverKind, TrainOptions, Trained};
 
 fn options(loss: Loss, c: f64, bias: bool, kernel: Kernel, tol: f64) -> TrainOptions {
     TrainOptions {
@@ -46,8 +46,16 @@ fn options(loss: Loss, c: f64, bias: bool, kernel: Kernel, tol: f64) -> TrainOpt
 }
 
 fn fit(data: &Dataset, opts: &TrainOptions) -> Trained {
-    let trained = train(data, opts, None).expect("training failed to start");
-    assert_eq!(trained.summary.status, Status::Converged, "{opts:?}");
+    fit_with(data, opts, SolverKind::Smo)
+}
+
+fn fit_with(data: &Dataset, opts: &TrainOptions, solver: SolverKind) -> Trained {
+    let trained = train_with(data, opts, solver, None).expect("training failed to start");
+    assert_eq!(
+        trained.summary.status,
+        Status::Converged,
+        "{solver:?} {opts:?}"
+    );
     trained
 }
 
@@ -200,10 +208,20 @@ fn check_interior_point(dataset: &str) {
     );
     let data = load_dataset(&entries[0].dataset, &entries[0].sha256);
     let mut failures = Vec::new();
-    for e in entries {
-        let trained = fit(&data, &ip_options(e, &data, 1e-6));
+    for (e, solver) in entries
+        .iter()
+        .flat_map(|e| [(e, SolverKind::Smo), (e, SolverKind::Pg)])
+    {
+        let trained = fit_with(&data, &ip_options(e, &data, 1e-6), solver);
         let cert = svm_dual::certify(&data.features, &trained);
-        let label = format!("{} {} C={} bias={}", e.loss, e.kernel, e.c, e.bias);
+        let label = format!(
+            "{} {} {} C={} bias={}",
+            solver.name(),
+            e.loss,
+            e.kernel,
+            e.c,
+            e.bias
+        );
         for (what, ours) in [
             ("solver", trained.summary.dual_objective),
             ("verifier", cert.dual_objective),

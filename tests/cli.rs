@@ -487,3 +487,41 @@ fn weights_change_the_solution_and_are_reported() {
         r2["certificate"]["dual_objective"]
     );
 }
+
+#[test]
+fn target_gap_applies_to_the_kernel_solvers() {
+    let data = heart_scale();
+    let data = data.to_str().unwrap();
+    for solver in ["smo", "pg"] {
+        let base = [
+            "solve", "--data", data, "--solver", solver, "--tol", "0.5", "--quiet", "--report", "-",
+        ];
+        let loose = run(&base);
+        assert_eq!(loose.code, 0, "{}", loose.stderr);
+        let loose: Value = serde_json::from_str(&loose.stdout).expect("JSON report");
+        let loose_gap = loose["certificate"]["relative_gap"].as_f64().unwrap();
+        assert!(loose_gap > 1e-7, "{solver}: tol 0.5 gives gap {loose_gap}");
+        let tight = run(&[&base[..], &["--target-gap", "1e-7"]].concat());
+        assert_eq!(tight.code, 0, "{}", tight.stderr);
+        let tight: Value = serde_json::from_str(&tight.stdout).expect("JSON report");
+        let gap = tight["certificate"]["relative_gap"].as_f64().unwrap();
+        assert!(gap <= 1e-7, "{solver}: gap {gap}");
+        assert_eq!(tight["status"], "converged");
+    }
+    // Multiclass data: refused, naming the option.
+    let iris = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/iris.scale");
+    let r = run(&[
+        "solve",
+        "--data",
+        iris.to_str().unwrap(),
+        "--target-gap",
+        "1e-6",
+        "--quiet",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--target-gap"), "{}", r.stderr);
+    // Not a positive number: refused before reading the data.
+    let r = run(&["solve", "--data", data, "--target-gap", "0"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--target-gap"), "{}", r.stderr);
+}

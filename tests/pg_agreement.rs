@@ -13,7 +13,7 @@ use svm_dual::kernel::{Kernel, KernelMatrix};
 use svm_dual::solvers::{
     kkt, solve_pg, solve_smo, PgSettings, QMatrix, SmoSettings, Solution, Status,
 };
-use svm_dual::train::default_gamma;
+use svm_dual::train::{default_gamma, train_to_gap, train_with, SolverKind, TrainOptions};
 
 fn load(name: &str) -> (Dataset, Vec<f64>) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -307,4 +307,50 @@ fn warm_start_from_smo_finishes_quickly() {
         cold.iterations
     );
     assert!((warm.objective - cold.objective).abs() <= 1e-6 * cold.objective.abs());
+}
+
+/// `train_to_gap`: from a loose tolerance, SMO and PG tighten it until the
+/// verifier's gap is at most the target, in more than one round, and the
+/// certificate returned is the verifier's on the returned model.
+#[test]
+fn target_gap_is_reached_by_tightening_the_tolerance() {
+    let (data, _) = load("australian_scale");
+    let gamma = default_gamma(data.features.n_cols());
+    for solver in [SolverKind::Smo, SolverKind::Pg] {
+        let options = TrainOptions {
+            formulation: formulation(Loss::L1),
+            kernel: Kernel::Rbf { gamma },
+            smo: SmoSettings {
+                tol: 0.5,
+                ..Default::default()
+            },
+        };
+        let loose = train_with(&data, &options, solver, None).unwrap();
+        let loose_gap = svm_dual::certify(&data.features, &loose).relative_gap;
+        let target = 1e-7;
+        assert!(
+            loose_gap > target,
+            "{solver:?}: tol 0.5 already gives {loose_gap:e}"
+        );
+        let c = train_to_gap(&data, &options, solver, target, None).unwrap();
+        assert_eq!(c.trained.summary.status, Status::Converged);
+        assert!(c.rounds > 1, "{solver:?}: {} round(s)", c.rounds);
+        assert!(c.final_tol < options.smo.tol);
+        assert!(
+            c.certificate.relative_gap <= target,
+            "{solver:?}: {:e}",
+            c.certificate.relative_gap
+        );
+        assert_eq!(c.certificate, svm_dual::certify(&data.features, &c.trained));
+        println!(
+            "{solver:?}: gap {loose_gap:.1e} at tol 0.5 → {:.1e} in {} rounds (final tol {:e})",
+            c.certificate.relative_gap, c.rounds, c.final_tol
+        );
+    }
+    let options = TrainOptions {
+        formulation: formulation(Loss::L1),
+        kernel: Kernel::Linear,
+        smo: SmoSettings::default(),
+    };
+    assert!(train_to_gap(&data, &options, SolverKind::Smo, 0.0, None).is_err());
 }

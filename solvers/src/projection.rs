@@ -10,6 +10,20 @@
 //! `r` has slope `−k`, `k` the number of variables with an infinite bound on
 //! that side (Helgason, Kennington & Lall, Math. Prog. 1980; Pardalos &
 //! Kovoor, Math. Prog. 1990). Cost `O(n log n)`.
+//!
+//! # Warm start
+//! An iterative method projects many nearby points, and the root moves
+//! little between them. [`project_from`] takes the previous root as a hint
+//! and runs a safeguarded Newton iteration on `r` (Dai & Fletcher, Math.
+//! Program. 106, 2006, use a secant variant for the same purpose): each
+//! evaluation of `r` costs `O(n)` and also yields the slope `−k`, `k` the
+//! number of free variables, and which variables sit at which bound. A
+//! Newton step `λ + r(λ)/k` that lands on a point with the same bound
+//! pattern stayed on one linear piece of `r`, so it is the exact root;
+//! steps leaving the bracket `r(a) > 0 > r(b)` are replaced by bisection.
+//! After [`NEWTON_STEPS`] evaluations without an exact root the sorted
+//! breakpoint search above finishes the job, so the result is exact either
+//! way; a warm start typically needs two or three evaluations.
 
 use crate::error::SetupError;
 
@@ -38,6 +52,19 @@ fn residual(lambda: f64, v: &[f64], signs: &[f64], lower: &[f64], upper: &[f64],
     s - rhs
 }
 
+/// Evaluations of `r` the warm-started Newton iteration of [`project_from`]
+/// may spend before it falls back to the sorted breakpoint search.
+pub const NEWTON_STEPS: usize = 24;
+
+/// A projection with the multiplier `λ` it was found with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Projected {
+    /// The projection `clip(v − λy, l, u)`, with rounding removed.
+    pub alpha: Vec<f64>,
+    /// The root `λ` of `r` (a hint for the next projection).
+    pub lambda: f64,
+}
+
 /// The projection of `v` onto `{α : yᵀα = Δ, l ≤ α ≤ u}`. Errors when the
 /// set is empty.
 pub fn project(
@@ -47,9 +74,32 @@ pub fn project(
     lower: &[f64],
     upper: &[f64],
 ) -> Result<Vec<f64>, SetupError> {
-    let n = v.len();
+    project_from(v, signs, rhs, lower, upper, None).map(|p| p.alpha)
+}
+
+/// [`project`], starting the search for `λ` at `hint` (see the module
+/// docs); `None` runs the sorted breakpoint search directly.
+pub fn project_from(
+    v: &[f64],
+    signs: &[f64],
+    rhs: f64,
+    lower: &[f64],
+    upper: &[f64],
+    hint: Option<f64>,
+) -> Result<Projected, SetupError> {
+    check_feasible(signs, rhs, lower, upper)?;
+    let lambda = hint
+        .filter(|h| h.is_finite())
+        .and_then(|h| newton_root(h, v, signs, lower, upper, rhs))
+        .unwrap_or_else(|| sorted_root(v, signs, lower, upper, rhs));
+    let alpha = finish(lambda, v, signs, rhs, lower, upper);
+    Ok(Projected { alpha, lambda })
+}
+
+/// Errors when no `α` in the box has `yᵀα = Δ`.
+fn check_feasible(signs: &[f64], rhs: f64, lower: &[f64], upper: &[f64]) -> Result<(), SetupError> {
     let (mut lo, mut hi) = (0.0, 0.0);
-    for i in 0..n {
+    for i in 0..signs.len() {
         if signs[i] > 0.0 {
             lo += lower[i];
             hi += upper[i];
@@ -58,13 +108,93 @@ pub fn project(
             hi -= lower[i];
         }
     }
-    if !(lo <= rhs && rhs <= hi) {
-        return Err(SetupError::InfeasibleEquality {
+    if lo <= rhs && rhs <= hi {
+        Ok(())
+    } else {
+        Err(SetupError::InfeasibleEquality {
             rhs,
             min: lo,
             max: hi,
-        });
+        })
     }
+}
+
+/// Where `vᵢ − λyᵢ` sits: below, inside or above `[lᵢ, uᵢ]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Lower,
+    Free,
+    Upper,
+}
+
+/// The safeguarded Newton iteration of the module docs; `None` when it
+/// did not find the exact root in [`NEWTON_STEPS`] evaluations.
+fn newton_root(
+    hint: f64,
+    v: &[f64],
+    signs: &[f64],
+    lower: &[f64],
+    upper: &[f64],
+    rhs: f64,
+) -> Option<f64> {
+    let n = v.len();
+    let (mut a, mut b) = (f64::NEG_INFINITY, f64::INFINITY);
+    let mut lambda = hint;
+    let mut sides = vec![Side::Free; n];
+    let mut previous = vec![Side::Free; n];
+    let mut newton_step = false;
+    let mut expand = 1.0f64.max(hint.abs());
+    for _ in 0..NEWTON_STEPS {
+        let mut sum = 0.0;
+        let mut free = 0usize;
+        for i in 0..n {
+            let t = v[i] - lambda * signs[i];
+            let (x, side) = if t <= lower[i] {
+                (lower[i], Side::Lower)
+            } else if t >= upper[i] {
+                (upper[i], Side::Upper)
+            } else {
+                free += 1;
+                (t, Side::Free)
+            };
+            sum += signs[i] * x;
+            sides[i] = side;
+        }
+        let r = sum - rhs;
+        if r == 0.0 || (newton_step && sides == previous) {
+            return Some(lambda);
+        }
+        if r > 0.0 {
+            a = lambda;
+        } else {
+            b = lambda;
+        }
+        let newton = if free > 0 {
+            lambda + r / free as f64
+        } else {
+            f64::NAN
+        };
+        (lambda, newton_step) = if a < newton && newton < b {
+            (newton, true)
+        } else if a.is_finite() && b.is_finite() {
+            (0.5 * (a + b), false)
+        } else {
+            // r is flat here or the step overshot an open bracket: expand.
+            expand *= 2.0;
+            (if r > 0.0 { a + expand } else { b - expand }, false)
+        };
+        if !(a < lambda && lambda < b) {
+            // The bracket has shrunk to rounding.
+            return None;
+        }
+        std::mem::swap(&mut sides, &mut previous);
+    }
+    None
+}
+
+/// The root of `r` by sorting the breakpoints (the module docs).
+fn sorted_root(v: &[f64], signs: &[f64], lower: &[f64], upper: &[f64], rhs: f64) -> f64 {
+    let n = v.len();
     // Breakpoints: yᵢ = +1: αᵢ = vᵢ − λ meets uᵢ at λ = vᵢ − uᵢ, lᵢ at vᵢ − lᵢ;
     // yᵢ = −1: αᵢ = vᵢ + λ meets lᵢ at lᵢ − vᵢ, uᵢ at uᵢ − vᵢ.
     let mut points: Vec<f64> = Vec::with_capacity(2 * n);
@@ -83,7 +213,7 @@ pub fn project(
     points.sort_by(f64::total_cmp);
     points.dedup();
     let r = |l: f64| residual(l, v, signs, lower, upper, rhs);
-    let lambda = if points.is_empty() {
+    if points.is_empty() {
         // Every variable is free on the whole line: r(λ) = yᵀv − nλ − Δ.
         (r(0.0)) / n.max(1) as f64
     } else {
@@ -129,7 +259,20 @@ pub fn project(
             let (r0, r1) = (r(x0), r(x1));
             x0 + r0 * (x1 - x0) / (r0 - r1)
         }
-    };
+    }
+}
+
+/// `α(λ)` with the rounding removed: values within rounding of a bound
+/// snap to it, and the residual `yᵀα − Δ` is moved onto free variables.
+fn finish(
+    lambda: f64,
+    v: &[f64],
+    signs: &[f64],
+    rhs: f64,
+    lower: &[f64],
+    upper: &[f64],
+) -> Vec<f64> {
+    let n = v.len();
     let mut alpha = alpha_at(lambda, v, signs, lower, upper);
     // `vᵢ − λyᵢ` within its rounding of a bound is that bound: a value
     // 1e-17 off it would look free to the solvers' index sets.
@@ -163,7 +306,7 @@ pub fn project(
             alpha[i] = moved;
         }
     }
-    Ok(alpha)
+    alpha
 }
 
 #[cfg(test)]

@@ -3,10 +3,11 @@
 //! on the multiplier to the last bit), optimality against random feasible
 //! points and against feasible moves from the result, and the degenerate
 //! inputs — one sign only, infinite upper bounds, tied breakpoints, `Δ` at
-//! either end of its range, an empty set.
+//! either end of its range, an empty set; the warm-started search
+//! (`project_from` with a hint) gives the same projection from any hint.
 
 use proptest::prelude::*;
-use solvers::projection::{project, project_box};
+use solvers::projection::{project, project_box, project_from};
 use solvers::SetupError;
 
 /// A projection problem.
@@ -268,6 +269,25 @@ proptest! {
         let a = project(&z, &c.signs, c.rhs, &c.lower, &c.upper).unwrap();
         let d = a.iter().zip(&z).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
         prop_assert!(d <= 1e-12 * scale(&c, &z), "moved by {}", d);
+    }
+
+    #[test]
+    fn warm_started_projection_matches_the_reference(
+        c in case(),
+        hint in prop_oneof![-1e3f64..1e3, -1e-3f64..1e-3, Just(0.0)],
+        exact_hint in any::<bool>(),
+    ) {
+        // The hint is the cold start's own root (a perfect warm start) or
+        // an arbitrary number; either way the result is the exact projection.
+        let cold = project_from(&c.v, &c.signs, c.rhs, &c.lower, &c.upper, None).unwrap();
+        let hint = if exact_hint { cold.lambda } else { hint };
+        let warm = project_from(&c.v, &c.signs, c.rhs, &c.lower, &c.upper, Some(hint)).unwrap();
+        assert_feasible(&c, &warm.alpha)?;
+        let b = reference(&c);
+        let d = warm.alpha.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+        let v_max = c.v.iter().map(|x| x.abs()).fold(0.0, f64::max);
+        prop_assert!(d <= 1e-10 * scale(&c, &b) + 1e-14 * v_max, "differs from the reference by {}", d);
+        prop_assert_eq!(cold.alpha, project(&c.v, &c.signs, c.rhs, &c.lower, &c.upper).unwrap());
     }
 
     #[test]

@@ -198,8 +198,10 @@ pub struct SolveArgs {
     /// --no-bias.
     #[arg(short = 'B', long, value_name = "B", allow_negative_numbers = true)]
     pub bias_feature: Option<f64>,
-    /// CD only: stop when the certified relative duality gap is at most G
-    /// (instead of the violation tolerance --tol).
+    /// Stop when the certified relative duality gap is at most G: CD tests
+    /// the gap as it goes; SMO and PG divide --tol by 10 and resume from
+    /// the last solution until the verifier's gap is at most G (binary
+    /// problems only).
     #[arg(long, value_name = "G", allow_negative_numbers = true)]
     pub target_gap: Option<f64>,
     /// Stopping tolerance on the maximal KKT violation.
@@ -315,7 +317,7 @@ pub struct SolveOptions {
     pub multiclass: MulticlassStrategy,
     /// CD only: the regularised constant feature (`-B`).
     pub bias_feature: Option<f64>,
-    /// CD only: stop on this relative duality gap.
+    /// Stop on this certified relative duality gap (binary problems).
     pub target_gap: Option<f64>,
     /// Tolerance, limits, cache and shrinking (shared by all solvers).
     pub smo: SmoSettings,
@@ -574,9 +576,6 @@ impl SolveArgs {
             }
         }
         if let Some(g) = self.target_gap {
-            if !cd {
-                return Err(bad("--target-gap", "applies to the cd solver only"));
-            }
             positive("--target-gap", g)?;
         }
 

@@ -6,7 +6,7 @@
 //! and written by [`deliver_multiclass`].
 
 use std::io::Write;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use svm_dual::data::{read_path, BinaryLabels, Dataset};
 use svm_dual::formulation::Formulation;
@@ -16,7 +16,9 @@ use svm_dual::multiclass::{train_multiclass, MulticlassModel};
 use svm_dual::report::{MulticlassReport, Report, SolverReport, Timings};
 use svm_dual::solvers::CdSettings;
 use svm_dual::solvers::Progress;
-use svm_dual::train::{default_gamma, train_with, SolverChoice, SolverKind, TrainOptions};
+use svm_dual::train::{
+    default_gamma, train_to_gap, train_with, SolverChoice, SolverKind, TrainOptions,
+};
 
 use super::args::{LabelWeight, ReportTarget, SolveOptions};
 use super::output::write_all_atomically;
@@ -141,6 +143,13 @@ fn solve_multiclass(
     load: std::time::Duration,
     start: Instant,
 ) -> Result<Solved, CliError> {
+    if options.target_gap.is_some() {
+        return Err(CliError::Argument(format!(
+            "invalid value for --target-gap: applies to binary problems only ({} has {} labels)",
+            options.data.display(),
+            data.classes().len()
+        )));
+    }
     if !options.weights.is_empty() {
         return Err(CliError::Argument(format!(
             "invalid value for --weight: class weights are not supported for multiclass data \
@@ -300,13 +309,21 @@ fn solve_in_pool(options: &SolveOptions, start: Instant) -> Result<Solved, CliEr
     };
     let solver = options.solver.resolve(&kernel);
     let (trained, certificate, linear_info, solve, verify) = match solver {
-        SolverKind::Smo | SolverKind::Pg => {
-            let trained = train_with(&data, &train_options, solver, progress)?;
-            let solve = t.elapsed();
-            let t = Instant::now();
-            let certificate = svm_dual::certify(&data.features, &trained);
-            (trained, certificate, None, solve, t.elapsed())
-        }
+        SolverKind::Smo | SolverKind::Pg => match options.target_gap {
+            None => {
+                let trained = train_with(&data, &train_options, solver, progress)?;
+                let solve = t.elapsed();
+                let t = Instant::now();
+                let certificate = svm_dual::certify(&data.features, &trained);
+                (trained, certificate, None, solve, t.elapsed())
+            }
+            Some(gap) => {
+                // The certificate comes out of the loop that needed it; its
+                // time is part of the solve.
+                let c = train_to_gap(&data, &train_options, solver, gap, progress)?;
+                (c.trained, c.certificate, None, t.elapsed(), Duration::ZERO)
+            }
+        },
         SolverKind::Cd => {
             let linear_options = LinearOptions {
                 formulation,
