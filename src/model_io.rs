@@ -6,7 +6,7 @@
 //! same `f64`. The reader checks `schema_version` first and refuses any
 //! version but [`MODEL_SCHEMA_VERSION`] with a clear message.
 //!
-//! # LIBSVM text format (binary C-SVC only)
+//! # LIBSVM text format (C-SVC)
 //! As written by `svm-train` (LIBSVM 3.x) and read by `svm-predict`:
 //! ```text
 //! svm_type c_svc
@@ -42,8 +42,10 @@
 //! `None`) and the number of features ([`Model::n_features`] is the largest
 //! feature index among the support vectors). `probA`/`probB` (from
 //! `svm-train -b 1`) and `prob_density_marks` lines are read and ignored.
-//! Models with more than two classes are refused for now, with a message
-//! saying so.
+//! [`parse_libsvm`] reads files with any number of classes ([`LibsvmFile`]
+//! states the one-vs-one layout); [`read_libsvm`] wants a binary one, and
+//! [`crate::multiclass`] turns the others into one-vs-one models and writes
+//! them.
 //!
 //! Every reading error is a [`ModelError`] naming the file, the 1-based
 //! line (when there is one) and the problem.
@@ -106,7 +108,7 @@ pub enum ModelErrorKind {
     SvmType(String),
     /// An unknown or unsupported `kernel_type`.
     KernelType(String),
-    /// `nr_class` other than 2.
+    /// `nr_class` other than 2 where a binary model is needed.
     Classes(u64),
     /// A header line this reader does not know.
     UnknownKey(String),
@@ -163,7 +165,7 @@ impl fmt::Display for ModelErrorKind {
             ),
             ModelErrorKind::Classes(n) => write!(
                 f,
-                "nr_class {n}: only binary (nr_class 2) models are supported for now"
+                "nr_class {n}: a multiclass model where a binary one (nr_class 2) is needed"
             ),
             ModelErrorKind::UnknownKey(k) => write!(f, "unknown header line {k:?}"),
             ModelErrorKind::Duplicate(k) => write!(f, "header key {k} given twice"),
@@ -358,6 +360,12 @@ pub enum LibsvmWriteError {
     /// LIBSVM's files hold integer labels (`%d`).
     #[error("LIBSVM model files hold integer labels; label {0} is not an integer")]
     NonIntegerLabel(f64),
+    /// LIBSVM's files hold binary and one-vs-one models only.
+    #[error("LIBSVM model files hold binary and one-vs-one models, not {0}")]
+    Strategy(&'static str),
+    /// The sub-models of a one-vs-one model use different kernels.
+    #[error("the sub-models use different kernels, which LIBSVM's format cannot hold")]
+    MixedKernels,
 }
 
 /// The model in LIBSVM's text format (see the module documentation):
@@ -366,17 +374,49 @@ pub enum LibsvmWriteError {
 pub fn write_libsvm(model: &Model) -> Result<String, LibsvmWriteError> {
     use std::fmt::Write;
     let LabelMapping { positive, negative } = model.labels;
-    for label in [positive, negative] {
-        if !(label.fract() == 0.0 && label.abs() <= f64::from(i32::MAX)) {
-            return Err(LibsvmWriteError::NonIntegerLabel(label));
-        }
-    }
+    check_libsvm_label(positive)?;
+    check_libsvm_label(negative)?;
     let (pos, neg): (Vec<&SupportVector>, Vec<&SupportVector>) =
         model.support_vectors.iter().partition(|sv| sv.coef >= 0.0);
     // Writing to a String cannot fail: the results of writeln! are ignored.
+    let mut s = libsvm_header(model.kernel);
+    // `0.0 - b` rather than `-b`: no `-0` for a zero bias.
+    let rho = 0.0 - model.bias;
+    let _ = writeln!(s, "nr_class 2\ntotal_sv {}", pos.len() + neg.len());
+    let _ = writeln!(s, "rho {rho}\nlabel {positive} {negative}");
+    let _ = writeln!(s, "nr_sv {} {}\nSV", pos.len(), neg.len());
+    for sv in pos.iter().chain(&neg) {
+        let _ = write!(s, "{}", sv.coef);
+        write_features(&mut s, &sv.indices, &sv.values);
+    }
+    Ok(s)
+}
+
+/// Checks that a label can be written in LIBSVM's format (an integer).
+pub fn check_libsvm_label(label: f64) -> Result<(), LibsvmWriteError> {
+    if label.fract() == 0.0 && label.abs() <= f64::from(i32::MAX) {
+        Ok(())
+    } else {
+        Err(LibsvmWriteError::NonIntegerLabel(label))
+    }
+}
+
+/// ` idx:val …` (1-based indices) and the line's newline.
+pub fn write_features(s: &mut String, indices: &[u32], values: &[f64]) {
+    use std::fmt::Write;
+    for (&k, &v) in indices.iter().zip(values) {
+        let _ = write!(s, " {}:{v}", u64::from(k) + 1);
+    }
+    s.push('\n');
+}
+
+/// The `svm_type` and kernel lines of a LIBSVM model file.
+pub fn libsvm_header(kernel: Kernel) -> String {
+    use std::fmt::Write;
+    // Writing to a String cannot fail: the results of writeln! are ignored.
     let mut s = String::new();
     let _ = writeln!(s, "svm_type c_svc");
-    match model.kernel {
+    match kernel {
         Kernel::Linear => {
             let _ = writeln!(s, "kernel_type linear");
         }
@@ -397,19 +437,7 @@ pub fn write_libsvm(model: &Model) -> Result<String, LibsvmWriteError> {
             let _ = writeln!(s, "kernel_type sigmoid\ngamma {gamma}\ncoef0 {coef0}");
         }
     }
-    // `0.0 - b` rather than `-b`: no `-0` for a zero bias.
-    let rho = 0.0 - model.bias;
-    let _ = writeln!(s, "nr_class 2\ntotal_sv {}", pos.len() + neg.len());
-    let _ = writeln!(s, "rho {rho}\nlabel {positive} {negative}");
-    let _ = writeln!(s, "nr_sv {} {}\nSV", pos.len(), neg.len());
-    for sv in pos.iter().chain(&neg) {
-        let _ = write!(s, "{}", sv.coef);
-        for (&k, &v) in sv.indices.iter().zip(&sv.values) {
-            let _ = write!(s, " {}:{v}", u64::from(k) + 1);
-        }
-        s.push('\n');
-    }
-    Ok(s)
+    s
 }
 
 /// The header values read so far.
@@ -420,15 +448,61 @@ struct Header {
     degree: Option<u32>,
     gamma: Option<f64>,
     coef0: Option<f64>,
-    nr_class: Option<u64>,
+    /// `nr_class` and its line.
+    nr_class: Option<(usize, usize)>,
     total_sv: Option<usize>,
-    rho: Option<f64>,
-    label: Option<[f64; 2]>,
-    nr_sv: Option<[usize; 2]>,
+    rho: Option<Vec<f64>>,
+    label: Option<Vec<f64>>,
+    nr_sv: Option<Vec<usize>>,
 }
 
-/// Parses LIBSVM's text format (see the module documentation).
-pub fn read_libsvm(text: &str, path: Option<&Path>) -> Result<LoadedModel, ModelError> {
+/// The largest `nr_class` read: a header claiming more is refused before
+/// anything is allocated for it.
+pub const MAX_CLASSES: usize = 1 << 16;
+
+/// One support-vector line of a LIBSVM model file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LibsvmSupportVector {
+    /// The `k − 1` coefficients (see [`LibsvmFile`]).
+    pub coefs: Vec<f64>,
+    /// 0-based feature indices, strictly increasing (zero values dropped).
+    pub indices: Vec<u32>,
+    /// Feature values.
+    pub values: Vec<f64>,
+    /// The 1-based line it was read from.
+    pub line: usize,
+}
+
+/// A LIBSVM `c_svc` model file with `k ≥ 2` classes, as read (LIBSVM's
+/// one-vs-one layout, `svm.cpp`'s `svm_save_model`): the support vectors
+/// are grouped by class in the order of `labels`, `nr_sv[c]` of class `c`;
+/// a support vector of class `c` has `k − 1` coefficients, the one for the
+/// pair of `c` with class `j` at position `j` if `j < c`, else `j − 1`;
+/// `rho` holds one value per pair `(i, j)`, `i < j`, in the order
+/// `(0,1), (0,2), …, (1,2), …`. For `k = 2` this is the binary file of the
+/// module docs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LibsvmFile {
+    /// The kernel.
+    pub kernel: Kernel,
+    /// The class labels, `k` of them.
+    pub labels: Vec<f64>,
+    /// `rho` per pair, `k(k−1)/2` of them.
+    pub rho: Vec<f64>,
+    /// Support vectors per class (`None`: no `nr_sv` line, allowed when
+    /// `k = 2`).
+    pub nr_sv: Option<Vec<usize>>,
+    /// The support vectors in file order.
+    pub support_vectors: Vec<LibsvmSupportVector>,
+    /// The largest feature index among the support vectors.
+    pub max_index: usize,
+    /// The line of `nr_class`.
+    pub nr_class_line: usize,
+}
+
+/// Parses LIBSVM's text format with any number of classes (see
+/// [`LibsvmFile`]).
+pub fn parse_libsvm(text: &str, path: Option<&Path>) -> Result<LibsvmFile, ModelError> {
     let err = |line: Option<usize>, kind| ModelError::new(path, line, kind);
     let mut header = Header::default();
     let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l));
@@ -448,29 +522,24 @@ pub fn read_libsvm(text: &str, path: Option<&Path>) -> Result<LoadedModel, Model
             [v] => Ok(*v),
             _ => Err(bad(format!("expected one value, got {}", values.len()))),
         };
+        let finite = |v: &str| v.parse::<f64>().ok().filter(|x| x.is_finite());
         let number = || {
             let v = one()?;
-            v.parse::<f64>()
-                .ok()
-                .filter(|x| x.is_finite())
-                .ok_or_else(|| bad(format!("{v:?} is not a finite number")))
+            finite(v).ok_or_else(|| bad(format!("{v:?} is not a finite number")))
         };
         let count = || {
             let v = one()?;
             v.parse::<u64>()
                 .map_err(|_| bad(format!("{v:?} is not a non-negative integer")))
         };
-        let pair = |parse: &dyn Fn(&str) -> Option<f64>| -> Result<[f64; 2], ModelError> {
-            match values.as_slice() {
-                [a, b] => match (parse(a), parse(b)) {
-                    (Some(x), Some(y)) => Ok([x, y]),
-                    _ => Err(bad(format!("expected two numbers, got {a:?} {b:?}"))),
-                },
-                _ => Err(bad(format!(
-                    "expected two values (a binary model), got {}",
-                    values.len()
-                ))),
+        let list = |parse: &dyn Fn(&str) -> Option<f64>, what: &str| {
+            if values.is_empty() {
+                return Err(bad(format!("expected {what}, got nothing")));
             }
+            values
+                .iter()
+                .map(|v| parse(v).ok_or_else(|| bad(format!("{v:?} is not {what}"))))
+                .collect::<Result<Vec<f64>, ModelError>>()
         };
         fn set<T>(
             slot: &mut Option<T>,
@@ -511,35 +580,34 @@ pub fn read_libsvm(text: &str, path: Option<&Path>) -> Result<LoadedModel, Model
             "coef0" => set(&mut header.coef0, number()?, dup)?,
             "nr_class" => {
                 let n = count()?;
-                if n != 2 {
-                    return Err(at(ModelErrorKind::Classes(n)));
-                }
-                set(&mut header.nr_class, n, dup)?;
+                let n = usize::try_from(n)
+                    .ok()
+                    .filter(|n| (2..=MAX_CLASSES).contains(n))
+                    .ok_or_else(|| bad(format!("{n} is not a class count in 2..={MAX_CLASSES}")))?;
+                set(&mut header.nr_class, (n, line_no), dup)?;
             }
             "total_sv" => {
                 let n = count()?;
                 let n = usize::try_from(n).map_err(|_| bad(format!("{n} is too large")))?;
                 set(&mut header.total_sv, n, dup)?;
             }
-            "rho" => {
-                if values.len() > 1 {
-                    return Err(at(ModelErrorKind::Classes(
-                        // k(k−1)/2 = len ⇒ k = (1 + √(1 + 8 len)) / 2.
-                        ((1.0 + (1.0 + 8.0 * values.len() as f64).sqrt()) / 2.0).round() as u64,
-                    )));
-                }
-                set(&mut header.rho, number()?, dup)?;
-            }
+            "rho" => set(&mut header.rho, list(&finite, "a finite number")?, dup)?,
             "label" => {
-                let l = pair(&|v| v.parse::<f64>().ok().filter(|x| x.is_finite()))?;
-                if l[0] == l[1] {
-                    return Err(bad(format!("the two labels are equal ({})", l[0])));
+                let l = list(&finite, "a finite number")?;
+                for (a, x) in l.iter().enumerate() {
+                    if l[..a].contains(x) {
+                        return Err(bad(format!("label {x} is given twice")));
+                    }
                 }
                 set(&mut header.label, l, dup)?;
             }
             "nr_sv" => {
-                let n = pair(&|v| v.parse::<u32>().ok().map(f64::from))?;
-                set(&mut header.nr_sv, [n[0] as usize, n[1] as usize], dup)?;
+                let n = list(&|v| v.parse::<u32>().ok().map(f64::from), "a count")?;
+                set(
+                    &mut header.nr_sv,
+                    n.iter().map(|&x| x as usize).collect(),
+                    dup,
+                )?;
             }
             "probA" | "probB" | "prob_density_marks" => {}
             "SV" => {
@@ -557,79 +625,94 @@ pub fn read_libsvm(text: &str, path: Option<&Path>) -> Result<LoadedModel, Model
         return Err(err(None, ModelErrorKind::Missing("SV")));
     };
     let header_err = |kind| err(Some(sv_line), kind);
+    let missing = |what| header_err(ModelErrorKind::Missing(what));
     header
         .svm_type
         .as_ref()
-        .ok_or_else(|| header_err(ModelErrorKind::Missing("svm_type")))?;
+        .ok_or_else(|| missing("svm_type"))?;
     let kernel_type = header
         .kernel_type
         .clone()
-        .ok_or_else(|| header_err(ModelErrorKind::Missing("kernel_type")))?;
-    header
-        .nr_class
-        .ok_or_else(|| header_err(ModelErrorKind::Missing("nr_class")))?;
-    let total_sv = header
-        .total_sv
-        .ok_or_else(|| header_err(ModelErrorKind::Missing("total_sv")))?;
-    let rho = header
-        .rho
-        .ok_or_else(|| header_err(ModelErrorKind::Missing("rho")))?;
-    let [positive, negative] = header
-        .label
-        .ok_or_else(|| header_err(ModelErrorKind::Missing("label")))?;
-    let gamma = || {
-        header
-            .gamma
-            .ok_or_else(|| header_err(ModelErrorKind::Missing("gamma")))
-    };
-    let coef0 = || {
-        header
-            .coef0
-            .ok_or_else(|| header_err(ModelErrorKind::Missing("coef0")))
-    };
+        .ok_or_else(|| missing("kernel_type"))?;
+    let (k, nr_class_line) = header.nr_class.ok_or_else(|| missing("nr_class"))?;
+    let total_sv = header.total_sv.ok_or_else(|| missing("total_sv"))?;
+    let rho = header.rho.take().ok_or_else(|| missing("rho"))?;
+    let labels = header.label.take().ok_or_else(|| missing("label"))?;
+    let gamma = || header.gamma.ok_or_else(|| missing("gamma"));
+    let coef0 = || header.coef0.ok_or_else(|| missing("coef0"));
     let kernel = match kernel_type.as_str() {
         "linear" => Kernel::Linear,
         "rbf" => Kernel::Rbf { gamma: gamma()? },
         "polynomial" => Kernel::Poly {
             gamma: gamma()?,
             coef0: coef0()?,
-            degree: header
-                .degree
-                .ok_or_else(|| header_err(ModelErrorKind::Missing("degree")))?,
+            degree: header.degree.ok_or_else(|| missing("degree"))?,
         },
         _ => Kernel::Sigmoid {
             gamma: gamma()?,
             coef0: coef0()?,
         },
     };
-    kernel
-        .validate()
-        .map_err(|m| header_err(ModelErrorKind::Inconsistent(m)))?;
-    if let Some([a, b]) = header.nr_sv {
-        if a.checked_add(b) != Some(total_sv) {
-            return Err(header_err(ModelErrorKind::Inconsistent(format!(
-                "nr_sv {a} {b} does not add up to total_sv {total_sv}"
-            ))));
+    let inconsistent = |m: String| header_err(ModelErrorKind::Inconsistent(m));
+    kernel.validate().map_err(inconsistent)?;
+    if labels.len() != k {
+        return Err(inconsistent(format!(
+            "nr_class {k} but {} labels",
+            labels.len()
+        )));
+    }
+    if rho.len() != k * (k - 1) / 2 {
+        return Err(inconsistent(format!(
+            "nr_class {k} needs {} rho values (one per pair of classes), got {}",
+            k * (k - 1) / 2,
+            rho.len()
+        )));
+    }
+    match &header.nr_sv {
+        Some(n) if n.len() != k => {
+            return Err(inconsistent(format!(
+                "nr_class {k} but {} nr_sv values",
+                n.len()
+            )))
         }
+        Some(n) if n.iter().try_fold(0usize, |a, &b| a.checked_add(b)) != Some(total_sv) => {
+            let n: Vec<String> = n.iter().map(|x| x.to_string()).collect();
+            return Err(inconsistent(format!(
+                "nr_sv {} does not add up to total_sv {total_sv}",
+                n.join(" ")
+            )));
+        }
+        None if k > 2 => return Err(missing("nr_sv")),
+        _ => {}
     }
 
     let mut support_vectors = Vec::with_capacity(total_sv.min(1 << 20));
-    let mut sv_lines = Vec::with_capacity(total_sv.min(1 << 20));
     let mut max_index = 0usize;
     for (line_no, line) in lines {
-        let mut tokens = line.split_ascii_whitespace();
-        let Some(coef_text) = tokens.next() else {
+        let mut tokens = line.split_ascii_whitespace().peekable();
+        if tokens.peek().is_none() {
             continue;
-        };
+        }
         let at = |m: String| err(Some(line_no), ModelErrorKind::BadSupportVector(m));
         if support_vectors.len() == total_sv {
             return Err(err(Some(line_no), ModelErrorKind::TrailingContent));
         }
-        let coef = coef_text
-            .parse::<f64>()
-            .ok()
-            .filter(|c| c.is_finite())
-            .ok_or_else(|| at(format!("coefficient {coef_text:?} is not a finite number")))?;
+        let mut coefs = Vec::with_capacity(k - 1);
+        for _ in 0..k - 1 {
+            let Some(text) = tokens.next() else {
+                return Err(at(format!(
+                    "expected {} coefficients, got {}",
+                    k - 1,
+                    coefs.len()
+                )));
+            };
+            let coef = text
+                .parse::<f64>()
+                .ok()
+                .filter(|c| c.is_finite())
+                .ok_or_else(|| at(format!("coefficient {text:?} is not a finite number")))?;
+            coefs.push(coef);
+        }
         let mut indices = Vec::new();
         let mut values = Vec::new();
         let mut previous = 0usize;
@@ -667,13 +750,12 @@ pub fn read_libsvm(text: &str, path: Option<&Path>) -> Result<LoadedModel, Model
             }
         }
         max_index = max_index.max(previous);
-        support_vectors.push(SupportVector {
-            index: None,
-            coef,
+        support_vectors.push(LibsvmSupportVector {
+            coefs,
             indices,
             values,
+            line: line_no,
         });
-        sv_lines.push(line_no);
     }
     if support_vectors.len() < total_sv {
         return Err(err(
@@ -684,14 +766,59 @@ pub fn read_libsvm(text: &str, path: Option<&Path>) -> Result<LoadedModel, Model
             },
         ));
     }
+    Ok(LibsvmFile {
+        kernel,
+        labels,
+        rho,
+        nr_sv: header.nr_sv,
+        support_vectors,
+        max_index,
+        nr_class_line,
+    })
+}
+
+/// Parses a binary LIBSVM model (see the module documentation); a file
+/// with more classes is refused ([`ModelErrorKind::Classes`]; read it with
+/// [`crate::multiclass::parse_any_bytes`]).
+pub fn read_libsvm(text: &str, path: Option<&Path>) -> Result<LoadedModel, ModelError> {
+    binary_from_libsvm(parse_libsvm(text, path)?, path)
+}
+
+/// The binary model of a parsed LIBSVM file; a file with more classes is
+/// refused ([`ModelErrorKind::Classes`]).
+pub fn binary_from_libsvm(
+    file: LibsvmFile,
+    path: Option<&Path>,
+) -> Result<LoadedModel, ModelError> {
+    if file.labels.len() != 2 {
+        return Err(ModelError::new(
+            path,
+            Some(file.nr_class_line),
+            ModelErrorKind::Classes(file.labels.len() as u64),
+        ));
+    }
+    let sv_lines = file.support_vectors.iter().map(|sv| sv.line).collect();
+    let support_vectors = file
+        .support_vectors
+        .into_iter()
+        .map(|sv| SupportVector {
+            index: None,
+            coef: sv.coefs[0],
+            indices: sv.indices,
+            values: sv.values,
+        })
+        .collect();
     Ok(LoadedModel {
         model: Model {
             schema_version: MODEL_SCHEMA_VERSION,
             formulation: None,
-            kernel,
-            labels: LabelMapping { positive, negative },
-            n_features: max_index,
-            bias: 0.0 - rho,
+            kernel: file.kernel,
+            labels: LabelMapping {
+                positive: file.labels[0],
+                negative: file.labels[1],
+            },
+            n_features: file.max_index,
+            bias: 0.0 - file.rho[0],
             support_vectors,
         },
         format: ModelFormat::Libsvm,
@@ -805,6 +932,12 @@ mod tests {
         let e = read_libsvm(&text.replace("\n1 2:", "\nx 2:"), None).unwrap_err();
         assert_eq!(e.line, Some(12));
         let e = read_libsvm(&text.replace("nr_class 2", "nr_class 3"), None).unwrap_err();
-        assert_eq!(e.kind, ModelErrorKind::Classes(3));
+        assert_eq!(
+            e.kind,
+            ModelErrorKind::Inconsistent("nr_class 3 but 2 labels".into())
+        );
+        let e = read_libsvm(&text.replace("nr_class 2", "nr_class 99999999"), None).unwrap_err();
+        assert_eq!(e.line, Some(6));
+        assert!(e.to_string().contains("class count"), "{e}");
     }
 }

@@ -42,10 +42,20 @@
 //! [`crate::model_io`]). [`read_any_json`] tells the two kinds of file apart
 //! by the `submodels` key and returns an [`AnyModel`]; the binary API of
 //! [`crate::model_io`] is unchanged.
+//!
+//! # LIBSVM text
+//! One-vs-one models are also read from and written to LIBSVM's text
+//! format, so `svm-predict` runs our models and we run `svm-train`'s
+//! ([`ovo_from_libsvm`], [`write_libsvm_ovo`]; the layout is stated at
+//! [`LibsvmFile`]). In that format each support vector is stored once with
+//! one coefficient per other class, so the writer merges a training row's
+//! entries from all pairs; the reader splits them again.
 
 use crate::data::{Dataset, Features, Row};
 use crate::model::{LabelMapping, Model, SupportVector};
-use crate::model_io::{self, ModelError, ModelErrorKind, ModelFormat};
+use crate::model_io::{
+    self, LibsvmFile, LibsvmWriteError, ModelError, ModelErrorKind, ModelFormat,
+};
 use crate::train::{train_with, SolveSummary, SolverKind, TrainError, TrainOptions};
 use crate::verify::Certificate;
 use rayon::prelude::*;
@@ -486,8 +496,8 @@ pub fn read_any_json(text: &str, path: Option<&Path>) -> Result<AnyModel, ModelE
 
 /// Parses model bytes of either kind: JSON (detected as
 /// [`ModelFormat::detect`] does, or forced by `format`) through
-/// [`read_any_json`], LIBSVM text through [`model_io::parse_bytes`] (binary
-/// only).
+/// [`read_any_json`], LIBSVM text through [`model_io::parse_libsvm`]: a
+/// binary model for two classes, [`ovo_from_libsvm`] for more.
 pub fn parse_any_bytes(
     bytes: &[u8],
     format: Option<ModelFormat>,
@@ -503,8 +513,172 @@ pub fn parse_any_bytes(
             })?;
             read_any_json(text, path)
         }
-        ModelFormat::Libsvm => model_io::parse_bytes(bytes, Some(ModelFormat::Libsvm), path)
-            .map(|l| AnyModel::Binary(l.model)),
+        ModelFormat::Libsvm => {
+            let text = std::str::from_utf8(stripped).map_err(|_| ModelError {
+                path: path.map(Path::to_path_buf),
+                line: None,
+                kind: ModelErrorKind::NotUtf8,
+            })?;
+            let file = model_io::parse_libsvm(text, path)?;
+            if file.labels.len() == 2 {
+                model_io::binary_from_libsvm(file, path).map(|l| AnyModel::Binary(l.model))
+            } else {
+                Ok(AnyModel::Multiclass(ovo_from_libsvm(file)))
+            }
+        }
+    }
+}
+
+/// The one-vs-one model of a LIBSVM file with `k ≥ 3` classes (layout in
+/// [`LibsvmFile`]): sub-model `(i, j)` holds the support vectors of class
+/// `i` with their coefficient for `j` and those of class `j` with their
+/// coefficient for `i` (zero coefficients dropped, which changes no
+/// decision value), bias `−rho_ij`, classes in the file's `label` order.
+/// As for a binary LIBSVM model, the formulation and the training rows are
+/// unknown.
+///
+/// # Panics
+/// When `file` has no `nr_sv` or fewer than three classes:
+/// [`model_io::parse_libsvm`] requires `nr_sv` for `k ≥ 3`.
+pub fn ovo_from_libsvm(file: LibsvmFile) -> MulticlassModel {
+    let k = file.labels.len();
+    let nr_sv = file.nr_sv.as_ref().expect("nr_sv is required for k ≥ 3");
+    assert!(k >= 3, "a multiclass file");
+    let mut start = vec![0usize; k + 1];
+    for c in 0..k {
+        start[c + 1] = start[c] + nr_sv[c];
+    }
+    let group = |c: usize, slot: usize| {
+        file.support_vectors[start[c]..start[c + 1]]
+            .iter()
+            .filter(move |sv| sv.coefs[slot] != 0.0)
+            .map(move |sv| SupportVector {
+                index: None,
+                coef: sv.coefs[slot],
+                indices: sv.indices.clone(),
+                values: sv.values.clone(),
+            })
+    };
+    let submodels = MulticlassStrategy::Ovo
+        .pairs(k)
+        .iter()
+        .zip(&file.rho)
+        .map(|(&(i, j), &rho)| {
+            let j = j.expect("one-vs-one pairs");
+            Model {
+                schema_version: crate::model::MODEL_SCHEMA_VERSION,
+                formulation: None,
+                kernel: file.kernel,
+                labels: LabelMapping {
+                    positive: file.labels[i],
+                    negative: file.labels[j],
+                },
+                n_features: file.max_index,
+                bias: 0.0 - rho,
+                support_vectors: group(i, j - 1).chain(group(j, i)).collect(),
+            }
+        })
+        .collect();
+    MulticlassModel {
+        schema_version: MULTICLASS_SCHEMA_VERSION,
+        strategy: MulticlassStrategy::Ovo,
+        classes: file.labels,
+        submodels,
+    }
+}
+
+/// Which support vector a sub-model's entry is: its training row when
+/// known, else its features bit for bit.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum SvKey {
+    Row(usize),
+    Features(Vec<u32>, Vec<u64>),
+}
+
+/// A one-vs-one model in LIBSVM's text format (layout in [`LibsvmFile`]),
+/// which `svm-predict` reads: each distinct support vector once, in its
+/// class's group (by training row when known, else in order of first
+/// appearance), with its `k − 1` coefficients (0 for a pair where it is not
+/// a support vector). The binary and one-vs-rest cases are refused
+/// ([`LibsvmWriteError`]); a binary [`Model`] goes through
+/// [`model_io::write_libsvm`] ([`write_any_libsvm`] picks).
+pub fn write_libsvm_ovo(model: &MulticlassModel) -> Result<String, LibsvmWriteError> {
+    use std::fmt::Write;
+    if model.strategy != MulticlassStrategy::Ovo {
+        return Err(LibsvmWriteError::Strategy(model.strategy.name()));
+    }
+    let kernel = model.submodels[0].kernel;
+    if model.submodels.iter().any(|m| m.kernel != kernel) {
+        return Err(LibsvmWriteError::MixedKernels);
+    }
+    for &c in &model.classes {
+        model_io::check_libsvm_label(c)?;
+    }
+    let k = model.classes.len();
+    // Per class: (key, features, coefficients) of each distinct SV.
+    let mut groups: Vec<Vec<(SvKey, &SupportVector, Vec<f64>)>> = vec![Vec::new(); k];
+    let mut positions: Vec<HashMap<SvKey, usize>> = vec![HashMap::new(); k];
+    for (&(i, j), m) in MulticlassStrategy::Ovo
+        .pairs(k)
+        .iter()
+        .zip(&model.submodels)
+    {
+        let j = j.expect("one-vs-one pairs");
+        for sv in &m.support_vectors {
+            // Class i is the sub-model's +1: its coefficients αy are ≥ 0.
+            let (c, slot) = if sv.coef >= 0.0 { (i, j - 1) } else { (j, i) };
+            let key = match sv.index {
+                Some(r) => SvKey::Row(r),
+                None => SvKey::Features(
+                    sv.indices.clone(),
+                    sv.values.iter().map(|v| v.to_bits()).collect(),
+                ),
+            };
+            let at = *positions[c].entry(key.clone()).or_insert_with(|| {
+                groups[c].push((key, sv, vec![0.0; k - 1]));
+                groups[c].len() - 1
+            });
+            groups[c][at].2[slot] = sv.coef;
+        }
+    }
+    for g in &mut groups {
+        if g.iter().all(|(key, _, _)| matches!(key, SvKey::Row(_))) {
+            g.sort_by_key(|(key, _, _)| match key {
+                SvKey::Row(r) => *r,
+                SvKey::Features(..) => usize::MAX,
+            });
+        }
+    }
+    let join = |v: &mut dyn Iterator<Item = String>| v.collect::<Vec<_>>().join(" ");
+    let mut s = model_io::libsvm_header(kernel);
+    let total: usize = groups.iter().map(Vec::len).sum();
+    let _ = writeln!(s, "nr_class {k}\ntotal_sv {total}");
+    // `0.0 - b` rather than `-b`: no `-0` for a zero bias.
+    let rho = join(&mut model.submodels.iter().map(|m| (0.0 - m.bias).to_string()));
+    let _ = writeln!(s, "rho {rho}");
+    let _ = writeln!(
+        s,
+        "label {}",
+        join(&mut model.classes.iter().map(|c| c.to_string()))
+    );
+    let _ = writeln!(
+        s,
+        "nr_sv {}",
+        join(&mut groups.iter().map(|g| g.len().to_string()))
+    );
+    s.push_str("SV\n");
+    for (_, sv, coefs) in groups.iter().flatten() {
+        s.push_str(&join(&mut coefs.iter().map(|c| c.to_string())));
+        model_io::write_features(&mut s, &sv.indices, &sv.values);
+    }
+    Ok(s)
+}
+
+/// Either kind of model in LIBSVM's text format.
+pub fn write_any_libsvm(model: &AnyModel) -> Result<String, LibsvmWriteError> {
+    match model {
+        AnyModel::Binary(m) => model_io::write_libsvm(m),
+        AnyModel::Multiclass(m) => write_libsvm_ovo(m),
     }
 }
 

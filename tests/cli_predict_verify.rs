@@ -402,3 +402,84 @@ fn json_model_with_another_schema_version_is_refused() {
         r.stderr
     );
 }
+
+/// `solve --model-format libsvm`: binary and one-vs-one models in LIBSVM's
+/// text format predict as the JSON model of the same run; a model the
+/// format cannot hold (one-vs-rest, non-integer labels) is refused with
+/// exit 2 and nothing written.
+#[test]
+fn solve_writes_libsvm_models() {
+    let dir = TempDir::new().expect("tempdir");
+    for (data, extra) in [
+        (repo("datasets/heart_scale"), &[][..]),
+        (repo("datasets/iris.scale"), &[][..]),
+        (
+            repo("datasets/svmguide4"),
+            &["--kernel", "linear", "--solver", "smo"][..],
+        ),
+    ] {
+        let json = dir.path().join("m.json");
+        let text = dir.path().join("m.model");
+        for (path, format) in [(&json, "json"), (&text, "libsvm")] {
+            let args = [
+                &["solve", "--data", s(&data), "--quiet", "--model", s(path)][..],
+                &["--model-format", format],
+                extra,
+            ]
+            .concat();
+            let r = run(&args);
+            assert_eq!(r.code, 0, "{}", r.stderr);
+        }
+        let written = fs::read_to_string(&text).unwrap();
+        assert!(written.starts_with("svm_type c_svc\n"), "{written}");
+        let mut outputs = Vec::new();
+        for model in [&json, &text] {
+            let out = dir.path().join("p.txt");
+            let r = run(&[
+                "predict",
+                "--model",
+                s(model),
+                "--data",
+                s(&data),
+                "--output",
+                s(&out),
+            ]);
+            assert_eq!(r.code, 0, "{}", r.stderr);
+            outputs.push(fs::read_to_string(&out).unwrap());
+        }
+        assert_eq!(outputs[0], outputs[1], "{}", data.display());
+    }
+
+    let empty = TempDir::new().expect("tempdir");
+    let model = empty.path().join("m.model");
+    let report = empty.path().join("r.json");
+    let ovr = run(&[
+        "solve",
+        "--data",
+        s(&repo("datasets/iris.scale")),
+        "--multiclass",
+        "ovr",
+        "--model",
+        s(&model),
+        "--model-format",
+        "libsvm",
+        "--report",
+        s(&report),
+    ]);
+    assert_eq!(ovr.code, 2, "{}", ovr.stderr);
+    assert!(ovr.stderr.contains("--model-format"), "{}", ovr.stderr);
+    let halves = empty.path().join("halves.txt");
+    fs::write(&halves, "0.5 1:1\n1.5 1:-1\n0.5 1:0.9\n1.5 1:-0.8\n").unwrap();
+    let r = run(&[
+        "solve",
+        "--data",
+        s(&halves),
+        "--model",
+        s(&model),
+        "--model-format",
+        "libsvm",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("not an integer"), "{}", r.stderr);
+    assert_eq!(entries(empty.path()), vec!["halves.txt".to_string()]);
+}

@@ -221,9 +221,10 @@ fn bad_libsvm_models_give_located_errors() {
     let (_, kind, _) = error_of(&lines[..5].join("\n"));
     assert_eq!(kind, ModelErrorKind::Missing("SV"));
 
+    // A 3-class model where a binary one is needed.
     let (line, kind, message) = error_of(&fixture_text("iris3.model"));
     assert_eq!((line, kind), (Some(4), ModelErrorKind::Classes(3)));
-    assert!(message.contains("only binary"), "{message}");
+    assert!(message.contains("multiclass"), "{message}");
 
     let (line, kind, _) = error_of(&replace_line(&good, "kernel_type", "kernel_type laplace"));
     assert_eq!(line, Some(2));

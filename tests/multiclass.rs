@@ -1,6 +1,7 @@
 //! One-vs-one and one-vs-rest with kernels against LIBSVM's `svm-train` /
 //! `svm-predict` (fixtures from `scripts/multiclass_fixtures.sh`, read
-//! only: the tests never run LIBSVM).
+//! only: the tests never run LIBSVM), and one-vs-one models in LIBSVM's
+//! text format both ways.
 
 use std::path::PathBuf;
 
@@ -8,8 +9,8 @@ use svm_dual::data::{read_path, Dataset, Format};
 use svm_dual::formulation::{Formulation, Loss};
 use svm_dual::kernel::Kernel;
 use svm_dual::multiclass::{
-    read_any_json, train_multiclass, write_any_json, AnyModel, MulticlassStrategy,
-    MulticlassTrained,
+    parse_any_bytes, read_any_json, train_multiclass, write_any_json, write_libsvm_ovo, AnyModel,
+    MulticlassStrategy, MulticlassTrained,
 };
 use svm_dual::train::{default_gamma, SolverKind, TrainOptions};
 
@@ -247,4 +248,99 @@ fn cli_solves_and_predicts_multiclass() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("is a multiclass model"), "{stderr}");
+}
+
+/// svm-train's one-vs-one model of svmguide4 read from its text file: the
+/// pairs' biases are svm-train's `−rho`, and the predictions on svmguide4.t
+/// are svm-predict's (up to rows with a decision value within 1e-6 of 0).
+#[test]
+fn svm_train_ovo_model_predicts_as_svm_predict() {
+    let bytes = std::fs::read(repo("tests/fixtures/multiclass/svmguide4.model")).unwrap();
+    let AnyModel::Multiclass(model) = parse_any_bytes(&bytes, None, None).unwrap() else {
+        panic!("a multiclass model");
+    };
+    assert_eq!(model.strategy, MulticlassStrategy::Ovo);
+    assert_eq!(model.classes.len(), 6);
+    model.check().unwrap();
+    let reference = reference_obj("svmguide4");
+    assert_eq!(reference.len(), model.submodels.len());
+    for (m, (_, rho)) in model.submodels.iter().zip(&reference) {
+        // The .obj file has svm-train's printed rho (6 significant digits).
+        assert!(
+            (m.bias + rho).abs() <= 1e-5 * rho.abs().max(1.0),
+            "{} vs {rho}",
+            m.bias
+        );
+    }
+    let test = load("svmguide4.t");
+    let text =
+        std::fs::read_to_string(repo("tests/fixtures/multiclass/svmguide4.t.predict")).unwrap();
+    let expected: Vec<f64> = text.lines().map(|l| l.trim().parse().unwrap()).collect();
+    let values = model.decision_values(&test.features);
+    let ours = model.predict(&test.features);
+    for (r, ((p, q), v)) in ours.iter().zip(&expected).zip(&values).enumerate() {
+        assert!(
+            p == q || v.iter().any(|f| f.abs() <= 1e-6),
+            "row {}: ours {p}, svm-predict {q}",
+            r + 1
+        );
+    }
+}
+
+/// Our one-vs-one model written in LIBSVM's text format and read back:
+/// each distinct support vector once, in its class's group, and the same
+/// decision values and predictions; one-vs-rest is refused.
+#[test]
+fn ovo_models_round_trip_through_libsvm_text() {
+    let data = load("svmguide4");
+    let test = load("svmguide4.t");
+    let t = train(&data, MulticlassStrategy::Ovo, 2);
+    let text = write_libsvm_ovo(&t.model).unwrap();
+    let AnyModel::Multiclass(back) = parse_any_bytes(text.as_bytes(), None, None).unwrap() else {
+        panic!("a multiclass model");
+    };
+    assert_eq!(back.classes, t.model.classes);
+    // Distinct support vectors: every training row that is one in any pair.
+    let mut rows: Vec<usize> = t
+        .model
+        .submodels
+        .iter()
+        .flat_map(|m| m.support_vectors.iter().map(|sv| sv.index.unwrap()))
+        .collect();
+    rows.sort_unstable();
+    rows.dedup();
+    let total: usize = text
+        .lines()
+        .find_map(|l| l.strip_prefix("total_sv "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(total, rows.len());
+    for (a, b) in t.model.submodels.iter().zip(&back.submodels) {
+        assert_eq!(a.bias, b.bias);
+        assert_eq!(a.labels, b.labels);
+        assert_eq!(a.support_vectors.len(), b.support_vectors.len());
+    }
+    let (before, after) = (
+        t.model.decision_values(&test.features),
+        back.decision_values(&test.features),
+    );
+    for (x, y) in before.iter().flatten().zip(after.iter().flatten()) {
+        assert!((x - y).abs() <= 1e-12 * (1.0 + x.abs()), "{x} vs {y}");
+    }
+    assert_eq!(
+        t.model.predict(&test.features),
+        back.predict(&test.features)
+    );
+    // Written again from what was read: the same lines (the order within a
+    // class may differ, as the training rows are no longer known).
+    let sorted = |t: &str| {
+        let mut l: Vec<String> = t.lines().map(str::to_owned).collect();
+        l.sort();
+        l
+    };
+    assert_eq!(sorted(&write_libsvm_ovo(&back).unwrap()), sorted(&text));
+
+    let ovr = train(&data, MulticlassStrategy::Ovr, 2);
+    assert!(write_libsvm_ovo(&ovr.model).is_err());
 }

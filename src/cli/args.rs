@@ -10,11 +10,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use svm_dual::data::{CsvOptions, Format, Header};
 use svm_dual::formulation::{Formulation, Loss};
 use svm_dual::kernel::Kernel;
+use svm_dual::model_io::ModelFormat;
 use svm_dual::multiclass::MulticlassStrategy;
 use svm_dual::report::InputFormat;
 use svm_dual::solvers::SmoSettings;
 use svm_dual::train::{SolverChoice, SolverKind};
 
+use super::predict::ModelFormatArg;
 use super::CliError;
 
 /// Bytes in one MiB (the unit of `--cache-mb`).
@@ -236,9 +238,14 @@ pub struct SolveArgs {
     /// report, only the summary line].
     #[arg(long, value_name = "FILE|-")]
     pub report: Option<PathBuf>,
-    /// Write the trained model as JSON to FILE.
+    /// Write the trained model to FILE.
     #[arg(long, value_name = "FILE")]
     pub model: Option<PathBuf>,
+    /// Format of the --model file: json (ours: formulation, support-vector
+    /// rows and certificate included) or libsvm (svm-train's text format,
+    /// read by svm-predict: binary and one-vs-one models, integer labels).
+    #[arg(long, value_enum, value_name = "FORMAT", default_value = "json")]
+    pub model_format: ModelFormatArg,
     /// No progress lines and no summary on stderr (errors are still shown).
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -327,6 +334,8 @@ pub struct SolveOptions {
     pub report: Option<ReportTarget>,
     /// Where the model goes, if anywhere.
     pub model: Option<PathBuf>,
+    /// The model file's format.
+    pub model_format: ModelFormat,
     /// Suppress progress and summary.
     pub quiet: bool,
 }
@@ -634,6 +643,7 @@ impl SolveArgs {
             threads: self.threads,
             report,
             model: self.model,
+            model_format: self.model_format.into(),
             quiet: self.quiet,
         })
     }

@@ -1,4 +1,5 @@
-//! Writing the results: the report and the model as JSON files, atomically,
+//! Writing the results: the report (JSON) and the model (JSON or LIBSVM's
+//! text format) as files, atomically,
 //! the report to stdout for `--report -`, and the one-line summary.
 //!
 //! Atomic means: each file is first written to a temporary file in the
@@ -11,6 +12,8 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use svm_dual::model_io::ModelFormat;
+use svm_dual::multiclass::{write_any_json, write_any_libsvm, AnyModel};
 use svm_dual::report::Report;
 
 use super::args::{ReportTarget, SolveOptions};
@@ -159,38 +162,74 @@ fn to_json<T: serde::Serialize>(value: &T, what: &Path) -> Result<String, CliErr
     Ok(s)
 }
 
-/// Writes the outputs `options` ask for and prints the summary (unless
-/// `--quiet`).
-pub fn deliver(options: &SolveOptions, outcome: &Outcome) -> Result<(), CliError> {
-    let stdout_name = Path::new("-");
-    let report_json = match &options.report {
-        Some(ReportTarget::File(p)) => Some(to_json(&outcome.report, p)?),
-        Some(ReportTarget::Stdout) => Some(to_json(&outcome.report, stdout_name)?),
-        None => None,
+/// The model file's text in the format `options` ask for, or `None`
+/// without `--model`. A model LIBSVM's format cannot hold is an argument
+/// error (exit 2), reported before anything is written.
+pub fn model_text(options: &SolveOptions, model: &AnyModel) -> Result<Option<String>, CliError> {
+    let Some(path) = &options.model else {
+        return Ok(None);
     };
-    let model_json = match &options.model {
-        Some(p) => Some(to_json(&outcome.model, p)?),
-        None => None,
+    let text = match options.model_format {
+        ModelFormat::Json => write_any_json(model).map_err(|e| CliError::Output {
+            path: path.clone(),
+            source: io::Error::other(e),
+        })?,
+        ModelFormat::Libsvm => write_any_libsvm(model).map_err(|e| {
+            CliError::Argument(format!(
+                "invalid value for --model-format: cannot write {} as a LIBSVM model: {e}",
+                path.display()
+            ))
+        })?,
     };
+    Ok(Some(text))
+}
 
+/// Writes the report (a JSON text) and the model text where `options`
+/// say: the files atomically, together or not at all, then the report to
+/// stdout for `--report -`.
+pub fn write_outputs(
+    options: &SolveOptions,
+    report_json: Option<&str>,
+    model_text: Option<&str>,
+) -> Result<(), CliError> {
     let mut files: Vec<(&Path, &[u8])> = Vec::new();
-    if let (Some(ReportTarget::File(p)), Some(j)) = (&options.report, &report_json) {
+    if let (Some(ReportTarget::File(p)), Some(j)) = (&options.report, report_json) {
         files.push((p.as_path(), j.as_bytes()));
     }
-    if let (Some(p), Some(j)) = (&options.model, &model_json) {
-        files.push((p.as_path(), j.as_bytes()));
+    if let (Some(p), Some(m)) = (&options.model, model_text) {
+        files.push((p.as_path(), m.as_bytes()));
     }
     write_all_atomically(&files)?;
-
-    if let (Some(ReportTarget::Stdout), Some(j)) = (&options.report, &report_json) {
+    if let (Some(ReportTarget::Stdout), Some(j)) = (&options.report, report_json) {
         let mut out = io::stdout().lock();
         out.write_all(j.as_bytes())
             .and_then(|()| out.flush())
             .map_err(|source| CliError::Output {
-                path: stdout_name.to_path_buf(),
+                path: PathBuf::from("-"),
                 source,
             })?;
     }
+    Ok(())
+}
+
+/// The report as JSON when `options` ask for one.
+pub fn report_json<T: serde::Serialize>(
+    options: &SolveOptions,
+    report: &T,
+) -> Result<Option<String>, CliError> {
+    match &options.report {
+        Some(ReportTarget::File(p)) => to_json(report, p).map(Some),
+        Some(ReportTarget::Stdout) => to_json(report, Path::new("-")).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Writes the outputs `options` ask for and prints the summary (unless
+/// `--quiet`).
+pub fn deliver(options: &SolveOptions, outcome: &Outcome) -> Result<(), CliError> {
+    let report = report_json(options, &outcome.report)?;
+    let model = model_text(options, &AnyModel::Binary(outcome.model.clone()))?;
+    write_outputs(options, report.as_deref(), model.as_deref())?;
     if !options.quiet {
         let _ = writeln!(io::stderr(), "{}", summary_line(&outcome.report));
     }

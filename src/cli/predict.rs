@@ -31,7 +31,7 @@ use super::CliError;
 pub enum ModelFormatArg {
     /// Our JSON model (`svm-dual solve --model`).
     Json,
-    /// LIBSVM's text model (`svm-train`), binary c_svc.
+    /// LIBSVM's text model (`svm-train`): binary or one-vs-one c_svc.
     Libsvm,
 }
 

@@ -12,7 +12,7 @@ use svm_dual::data::{read_path, BinaryLabels, Dataset};
 use svm_dual::formulation::Formulation;
 use svm_dual::linear::{self, LinearBias, LinearOptions};
 use svm_dual::model::Model;
-use svm_dual::multiclass::{train_multiclass, MulticlassModel};
+use svm_dual::multiclass::{train_multiclass, AnyModel, MulticlassModel};
 use svm_dual::report::{MulticlassReport, Report, SolverReport, Timings};
 use svm_dual::solvers::CdSettings;
 use svm_dual::solvers::Progress;
@@ -20,8 +20,8 @@ use svm_dual::train::{
     default_gamma, train_to_gap, train_with, SolverChoice, SolverKind, TrainOptions,
 };
 
-use super::args::{LabelWeight, ReportTarget, SolveOptions};
-use super::output::write_all_atomically;
+use super::args::{LabelWeight, SolveOptions};
+use super::output::{model_text, report_json, write_outputs};
 use super::{status_exit_code, CliError};
 
 /// The result of a solve, ready to be written.
@@ -73,49 +73,9 @@ pub fn deliver_multiclass(
     options: &SolveOptions,
     outcome: &MulticlassOutcome,
 ) -> Result<(), CliError> {
-    let json_error = |path: &std::path::Path, e: serde_json::Error| CliError::Output {
-        path: path.to_path_buf(),
-        source: std::io::Error::other(e),
-    };
-    let stdout_name = std::path::Path::new("-");
-    let report_json = match &options.report {
-        Some(ReportTarget::File(p)) => {
-            Some(outcome.report.to_json().map_err(|e| json_error(p, e))?)
-        }
-        Some(ReportTarget::Stdout) => Some(
-            outcome
-                .report
-                .to_json()
-                .map_err(|e| json_error(stdout_name, e))?,
-        ),
-        None => None,
-    };
-    let model_json = match &options.model {
-        Some(p) => Some(
-            svm_dual::multiclass::write_any_json(&svm_dual::multiclass::AnyModel::Multiclass(
-                outcome.model.clone(),
-            ))
-            .map_err(|e| json_error(p, e))?,
-        ),
-        None => None,
-    };
-    let mut files: Vec<(&std::path::Path, &[u8])> = Vec::new();
-    if let (Some(ReportTarget::File(p)), Some(j)) = (&options.report, &report_json) {
-        files.push((p.as_path(), j.as_bytes()));
-    }
-    if let (Some(p), Some(j)) = (&options.model, &model_json) {
-        files.push((p.as_path(), j.as_bytes()));
-    }
-    write_all_atomically(&files)?;
-    if let (Some(ReportTarget::Stdout), Some(j)) = (&options.report, &report_json) {
-        let mut out = std::io::stdout().lock();
-        out.write_all(j.as_bytes())
-            .and_then(|()| out.flush())
-            .map_err(|source| CliError::Output {
-                path: stdout_name.to_path_buf(),
-                source,
-            })?;
-    }
+    let report = report_json(options, &outcome.report)?;
+    let model = model_text(options, &AnyModel::Multiclass(outcome.model.clone()))?;
+    write_outputs(options, report.as_deref(), model.as_deref())?;
     if !options.quiet {
         let r = &outcome.report;
         let _ = writeln!(
