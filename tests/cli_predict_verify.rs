@@ -268,7 +268,7 @@ fn bad_model_files_exit_2_without_output() {
         (Box::new(truncate), "truncated: total_sv is 132"),
         (
             Box::new(replace("nr_class", "nr_class 3")),
-            ":4: nr_class 3: only binary",
+            ":9: nr_class 3 but 2 labels",
         ),
         (
             Box::new(replace("kernel_type", "kernel_type laplace")),
