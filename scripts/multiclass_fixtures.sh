@@ -3,7 +3,7 @@
 # values, used by tests/multiclass.rs (the tests read these files only; they
 # never run LIBSVM).
 #
-# For each of datasets/iris.scale and datasets/svmguide4:
+# For each of datasets/iris.scale, svmguide4, glass.scale and svmguide2:
 #   NAME.model   svm-train -s 0 -t 2 -c 1 -e 0.001 (C-SVC, RBF kernel,
 #                default gamma = 1 / number of features, C = 1, eps 1e-3)
 #   NAME.obj     one line per pair (i, j), i < j, in svm-train's order
@@ -20,7 +20,7 @@
 set -eu
 out=tests/fixtures/multiclass
 mkdir -p "$out"
-for name in iris.scale svmguide4; do
+for name in iris.scale svmguide4 glass.scale svmguide2; do
     svm-train -s 0 -t 2 -c 1 -e 0.001 "datasets/$name" "$out/$name.model" \
         | sed -n 's/^obj = \([^,]*\), rho = \(.*\)$/\1 \2/p' > "$out/$name.obj"
 done

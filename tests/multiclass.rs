@@ -66,7 +66,7 @@ fn accuracy(predicted: &[f64], labels: &[f64]) -> f64 {
 
 #[test]
 fn ovo_objectives_match_svm_train() {
-    for name in ["iris.scale", "svmguide4"] {
+    for name in ["iris.scale", "svmguide4", "glass.scale", "svmguide2"] {
         let data = load(name);
         let t = train(&data, MulticlassStrategy::Ovo, 2);
         let reference = reference_obj(name);
