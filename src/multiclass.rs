@@ -52,6 +52,7 @@
 //! entries from all pairs; the reader splits them again.
 
 use crate::data::{Dataset, Features, Row};
+use crate::kernel::Kernel;
 use crate::model::{LabelMapping, Model, SupportVector};
 use crate::model_io::{
     self, LibsvmFile, LibsvmWriteError, ModelError, ModelErrorKind, ModelFormat,
@@ -125,8 +126,16 @@ impl MulticlassModel {
     /// once per row and reused, as `svm-predict` does. The sums run in the
     /// same order as [`Model::decision_value`], so the values are
     /// bit-identical to evaluating each sub-model on its own (the fallback).
+    /// With the linear kernel each sub-model's `w` is formed once instead
+    /// ([`Model::decision_function`]).
     pub fn decision_values(&self, features: &Features) -> Vec<Vec<f64>> {
-        match self.shared_support_vectors() {
+        // The linear kernel: each sub-model's w (Model::decision_function).
+        let shared = if self.submodels.iter().all(|m| m.kernel == Kernel::Linear) {
+            None
+        } else {
+            self.shared_support_vectors()
+        };
+        match shared {
             Some((unique, positions)) => {
                 let kernel = self.submodels[0].kernel;
                 (0..features.n_rows())

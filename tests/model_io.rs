@@ -293,3 +293,31 @@ fn bad_json_models_are_refused() {
     let (_, kind, _) = error_of(&json[..json.len() / 2]);
     assert!(matches!(kind, ModelErrorKind::Json(_)), "{kind:?}");
 }
+
+/// The linear kernel's `O(nnz)` decision values through `w` agree with the
+/// sum over the support vectors, also on rows with features the support
+/// vectors never use.
+#[test]
+fn linear_decision_values_through_w_match_the_kernel_sum() {
+    let (data, model) = trained_heart(Loss::L1, Kernel::Linear);
+    let w = model.linear_weights().expect("linear");
+    assert!(w.len() <= data.features.n_cols());
+    let fast = model.decision_function(&data.features);
+    for (i, f) in fast.iter().enumerate() {
+        let slow = model.decision_value(&data.features.row(i));
+        assert!(
+            (f - slow).abs() <= 1e-12 * (1.0 + slow.abs()),
+            "row {i}: {f} vs {slow}"
+        );
+    }
+    let wide = svm_dual::data::Features::from_dense(vec![0.5; 40], 2, 20);
+    for (i, f) in model.decision_function(&wide).iter().enumerate() {
+        let slow = model.decision_value(&wide.row(i));
+        assert!(
+            (f - slow).abs() <= 1e-12 * (1.0 + slow.abs()),
+            "{f} vs {slow}"
+        );
+    }
+    let (_, rbf) = trained_heart(Loss::L1, Kernel::Rbf { gamma: 0.1 });
+    assert!(rbf.linear_weights().is_none());
+}
