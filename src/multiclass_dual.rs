@@ -69,6 +69,16 @@ use serde::{Deserialize, Serialize};
 use solvers::{BlockProblem, Progress, QMatrix, SmoSettings, Status};
 use std::time::Duration;
 
+/// What `--multiclass` asks for: a split into binary problems or a joint
+/// dual.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MulticlassChoice {
+    /// One-vs-one or one-vs-rest ([`crate::multiclass`]).
+    Split(crate::multiclass::MulticlassStrategy),
+    /// Crammer–Singer or Weston–Watkins (this module).
+    Joint(JointMethod),
+}
+
 /// The version of the joint model schema written by this build.
 pub const JOINT_SCHEMA_VERSION: u32 = 1;
 

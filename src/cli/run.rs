@@ -13,6 +13,10 @@ use svm_dual::formulation::Formulation;
 use svm_dual::linear::{self, LinearBias, LinearOptions};
 use svm_dual::model::Model;
 use svm_dual::multiclass::{train_multiclass, MulticlassModel};
+use svm_dual::multiclass_dual::{
+    train_joint, JointModel, JointOptions, JointReport, JointSolver, MulticlassChoice,
+};
+use svm_dual::verify_joint::JointMethod;
 use svm_dual::report::{MulticlassReport, Report, SolverReport, Timings};
 use svm_dual::solvers::CdSettings;
 use svm_dual::solvers::Progress;
@@ -47,6 +51,17 @@ pub enum Solved {
     Binary(Box<Outcome>),
     /// More than two labels: one-vs-one or one-vs-rest.
     Multiclass(Box<MulticlassOutcome>),
+    /// A joint multiclass dual (Crammer–Singer or Weston–Watkins).
+    Joint(Box<JointOutcome>),
+}
+
+/// The result of a joint multiclass solve, ready to be written.
+#[derive(Debug, Clone)]
+pub struct JointOutcome {
+    /// The report (status, certificate, timings).
+    pub report: JointReport,
+    /// The trained model.
+    pub model: JointModel,
 }
 
 /// Solves, writes the outputs and returns the exit code of the run (3 when
@@ -61,15 +76,52 @@ pub fn solve_and_deliver(options: &SolveOptions) -> Result<u8, CliError> {
             deliver_multiclass(options, &outcome)?;
             Ok(status_exit_code(outcome.report.status))
         }
+        Solved::Joint(outcome) => {
+            deliver_joint(options, &outcome)?;
+            Ok(status_exit_code(outcome.report.status))
+        }
     }
 }
 
-/// Writes the report and the model of a multiclass run as `options` ask
-/// (files atomically, as [`super::output::deliver`]) and prints the
-/// summary line unless `--quiet`.
-pub fn deliver_multiclass(
+/// Writes the report and the model of a joint run (as
+/// [`deliver_multiclass`]) and prints the summary line unless `--quiet`.
+pub fn deliver_joint(options: &SolveOptions, outcome: &JointOutcome) -> Result<(), CliError> {
+    let report = || outcome.report.to_json();
+    let model = || {
+        svm_dual::multiclass::write_any_json(&svm_dual::multiclass::AnyModel::Joint(
+            outcome.model.clone(),
+        ))
+    };
+    write_json_outputs(options, &report, &model)?;
+    if !options.quiet {
+        let r = &outcome.report;
+        let c = &r.certificate;
+        let _ = writeln!(
+            std::io::stderr(),
+            "{}: {} dual {:.10e} primal {:.10e} relative gap {:.3e}, training accuracy {:.4}, \
+             {} iterations, {:.3} s",
+            r.status.as_str(),
+            r.multiclass.name(),
+            c.dual_objective,
+            c.primal_objective,
+            c.relative_gap,
+            c.training_accuracy,
+            r.iterations,
+            r.timings_seconds.total
+        );
+    }
+    Ok(())
+}
+
+/// JSON text, or the serialisation error.
+type JsonText<'a> = &'a dyn Fn() -> Result<String, serde_json::Error>;
+
+/// Writes the report (file or stdout) and the model as `options` ask, files
+/// atomically and together, from the two serialisers.
+fn write_json_outputs(
     options: &SolveOptions,
-    outcome: &MulticlassOutcome,
+    report: JsonText<'_>,
+    model: JsonText<'_>,
 ) -> Result<(), CliError> {
     let json_error = |path: &std::path::Path, e: serde_json::Error| CliError::Output {
         path: path.to_path_buf(),
@@ -77,24 +129,12 @@ pub fn deliver_multiclass(
     };
     let stdout_name = std::path::Path::new("-");
     let report_json = match &options.report {
-        Some(ReportTarget::File(p)) => {
-            Some(outcome.report.to_json().map_err(|e| json_error(p, e))?)
-        }
-        Some(ReportTarget::Stdout) => Some(
-            outcome
-                .report
-                .to_json()
-                .map_err(|e| json_error(stdout_name, e))?,
-        ),
+        Some(ReportTarget::File(p)) => Some(report().map_err(|e| json_error(p, e))?),
+        Some(ReportTarget::Stdout) => Some(report().map_err(|e| json_error(stdout_name, e))?),
         None => None,
     };
     let model_json = match &options.model {
-        Some(p) => Some(
-            svm_dual::multiclass::write_any_json(&svm_dual::multiclass::AnyModel::Multiclass(
-                outcome.model.clone(),
-            ))
-            .map_err(|e| json_error(p, e))?,
-        ),
+        Some(p) => Some(model().map_err(|e| json_error(p, e))?),
         None => None,
     };
     let mut files: Vec<(&std::path::Path, &[u8])> = Vec::new();
@@ -114,6 +154,23 @@ pub fn deliver_multiclass(
                 source,
             })?;
     }
+    Ok(())
+}
+
+/// Writes the report and the model of a multiclass run as `options` ask
+/// (files atomically, as [`super::output::deliver`]) and prints the
+/// summary line unless `--quiet`.
+pub fn deliver_multiclass(
+    options: &SolveOptions,
+    outcome: &MulticlassOutcome,
+) -> Result<(), CliError> {
+    let report = || outcome.report.to_json();
+    let model = || {
+        svm_dual::multiclass::write_any_json(&svm_dual::multiclass::AnyModel::Multiclass(
+            outcome.model.clone(),
+        ))
+    };
+    write_json_outputs(options, &report, &model)?;
     if !options.quiet {
         let r = &outcome.report;
         let _ = writeln!(
@@ -164,7 +221,15 @@ fn solve_multiclass(
         SolverChoice::Exactly(kind) => kind,
     };
     let t = Instant::now();
-    let trained = train_multiclass(&data, &train_options, options.multiclass, solver)?;
+    let strategy = match options.multiclass {
+        MulticlassChoice::Split(s) => s,
+        MulticlassChoice::Joint(_) => {
+            return Err(CliError::Argument(
+                "internal: a joint method reached the one-vs-one/one-vs-rest path".into(),
+            ))
+        }
+    };
+    let trained = train_multiclass(&data, &train_options, strategy, solver)?;
     let solve = t.elapsed();
     let t = Instant::now();
     let predicted = trained.model.predict(&data.features);
@@ -192,6 +257,69 @@ fn solve_multiclass(
         rayon::current_num_threads(),
     );
     Ok(Solved::Multiclass(Box::new(MulticlassOutcome {
+        report,
+        model: trained.model,
+    })))
+}
+
+/// Trains, certifies and reports a joint multiclass model (Crammer–Singer
+/// or Weston–Watkins) on `data` (two labels or more). `--solver auto` runs
+/// the explicit-`w` block solver for the linear kernel and the kernel block
+/// solver otherwise; `smo` forces the kernel block solver, `cd` the linear
+/// one.
+fn solve_joint(
+    options: &SolveOptions,
+    method: JointMethod,
+    data: Dataset,
+    load: std::time::Duration,
+    start: Instant,
+) -> Result<Solved, CliError> {
+    let kernel = options
+        .kernel
+        .resolve(default_gamma(data.features.n_cols()));
+    kernel.validate().map_err(CliError::Argument)?;
+    let solver = match options.solver {
+        SolverChoice::Exactly(SolverKind::Cd) => JointSolver::BlockLinear,
+        SolverChoice::Exactly(_) => JointSolver::Block,
+        SolverChoice::Auto if kernel == svm_dual::kernel::Kernel::Linear => {
+            JointSolver::BlockLinear
+        }
+        SolverChoice::Auto => JointSolver::Block,
+    };
+    let joint_options = JointOptions {
+        method,
+        c: options.formulation.c,
+        kernel,
+        solver,
+        settings: options.smo.clone(),
+    };
+    let progress: Option<&(dyn Fn(&Progress) + Sync)> = if options.quiet {
+        None
+    } else {
+        Some(&print_progress)
+    };
+    let t = Instant::now();
+    let trained = train_joint(&data, &joint_options, progress)?;
+    let solve = t.elapsed();
+    let t = Instant::now();
+    let certificate = trained.certify(&data.features);
+    let verify = t.elapsed();
+    let timings = Timings {
+        load,
+        solve,
+        verify,
+        total: start.elapsed(),
+    };
+    let report = JointReport::new(
+        &data,
+        options.input_format(),
+        &joint_options,
+        &trained,
+        certificate,
+        timings.into(),
+        rayon::current_num_threads(),
+    );
+    Ok(Solved::Joint(Box::new(JointOutcome {
         report,
         model: trained.model,
     })))
@@ -269,6 +397,9 @@ fn solve_in_pool(options: &SolveOptions, start: Instant) -> Result<Solved, CliEr
     let t = Instant::now();
     let data: Dataset = read_path(&options.data, &options.format)?;
     let load = t.elapsed();
+    if let MulticlassChoice::Joint(method) = options.multiclass {
+        return solve_joint(options, method, data, load, start);
+    }
     if data.classes().len() > 2 {
         return solve_multiclass(options, data, load, start);
     }
