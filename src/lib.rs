@@ -39,9 +39,11 @@ pub mod linear;
 pub mod model;
 pub mod model_io;
 pub mod multiclass;
+pub mod multiclass_dual;
 pub mod report;
 pub mod train;
 pub mod verify;
+pub mod verify_joint;
 
 pub use solvers;
 

@@ -253,7 +253,7 @@ impl LinearTrained {
 
 /// The data as sparse rows for the solver: borrowed CSR, or a CSR copy of
 /// dense storage (zeros dropped).
-enum SolverRows<'a> {
+pub(crate) enum SolverRows<'a> {
     Borrowed(CsrRef<'a>),
     Owned {
         indptr: Vec<usize>,
@@ -264,7 +264,7 @@ enum SolverRows<'a> {
 }
 
 impl<'a> SolverRows<'a> {
-    fn new(features: &'a Features) -> Result<Self, SetupError> {
+    pub(crate) fn new(features: &'a Features) -> Result<Self, SetupError> {
         match features {
             Features::Sparse(s) => Ok(SolverRows::Borrowed(CsrRef::new(
                 &s.indptr, &s.indices, &s.values, s.n_cols,
@@ -295,7 +295,7 @@ impl<'a> SolverRows<'a> {
         }
     }
 
-    fn csr(&self) -> Result<CsrRef<'_>, SetupError> {
+    pub(crate) fn csr(&self) -> Result<CsrRef<'_>, SetupError> {
         match self {
             SolverRows::Borrowed(c) => Ok(*c),
             SolverRows::Owned {

@@ -450,6 +450,8 @@ pub enum AnyModel {
     Binary(Model),
     /// A multiclass model.
     Multiclass(MulticlassModel),
+    /// A joint multiclass model (Crammer–Singer or Weston–Watkins).
+    Joint(crate::multiclass_dual::JointModel),
 }
 
 impl AnyModel {
@@ -458,6 +460,7 @@ impl AnyModel {
         match self {
             AnyModel::Binary(m) => m.predict(features),
             AnyModel::Multiclass(m) => m.predict(features),
+            AnyModel::Joint(m) => m.predict(features),
         }
     }
 }
@@ -472,6 +475,11 @@ pub fn write_any_json(model: &AnyModel) -> Result<String, serde_json::Error> {
             s.push('\n');
             Ok(s)
         }
+        AnyModel::Joint(m) => {
+            let mut s = serde_json::to_string_pretty(m)?;
+            s.push('\n');
+            Ok(s)
+        }
     }
 }
 
@@ -479,9 +487,12 @@ pub fn write_any_json(model: &AnyModel) -> Result<String, serde_json::Error> {
 #[derive(Deserialize)]
 struct KindProbe {
     submodels: Option<serde_json::Value>,
+    method: Option<serde_json::Value>,
 }
 
-/// Parses a JSON model of either kind: multiclass when the object has a
+/// Parses a JSON model of any kind: joint multiclass when the object has a
+/// `method` key (checked with
+/// [`crate::multiclass_dual::JointModel::check`]), multiclass when it has a
 /// `submodels` key (then checked with [`MulticlassModel::check`]), binary
 /// otherwise ([`model_io::read_json`]).
 pub fn read_any_json(text: &str, path: Option<&Path>) -> Result<AnyModel, ModelError> {
@@ -492,6 +503,14 @@ pub fn read_any_json(text: &str, path: Option<&Path>) -> Result<AnyModel, ModelE
     };
     let probe: KindProbe =
         serde_json::from_str(text).map_err(|e| err(ModelErrorKind::Json(e.to_string())))?;
+    if probe.method.is_some() {
+        let model: crate::multiclass_dual::JointModel =
+            serde_json::from_str(text).map_err(|e| err(ModelErrorKind::Json(e.to_string())))?;
+        model
+            .check()
+            .map_err(|m| err(ModelErrorKind::Inconsistent(m)))?;
+        return Ok(AnyModel::Joint(model));
+    }
     if probe.submodels.is_none() {
         return model_io::read_json(text, path).map(AnyModel::Binary);
     }
@@ -688,6 +707,7 @@ pub fn write_any_libsvm(model: &AnyModel) -> Result<String, LibsvmWriteError> {
     match model {
         AnyModel::Binary(m) => model_io::write_libsvm(m),
         AnyModel::Multiclass(m) => write_libsvm_ovo(m),
+        AnyModel::Joint(m) => Err(LibsvmWriteError::Strategy(m.method.name())),
     }
 }
 

@@ -384,10 +384,10 @@ pub struct CdSolution {
 /// SplitMix64 (Steele, Lea & Flood, OOPSLA 2014): a small seeded generator
 /// for the permutations.
 #[derive(Debug, Clone)]
-struct SplitMix64(u64);
+pub(crate) struct SplitMix64(pub(crate) u64);
 
 impl SplitMix64 {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -402,7 +402,7 @@ impl SplitMix64 {
     }
 
     /// Fisher–Yates shuffle.
-    fn shuffle(&mut self, v: &mut [usize]) {
+    pub(crate) fn shuffle(&mut self, v: &mut [usize]) {
         for k in (1..v.len()).rev() {
             let j = self.below(k + 1);
             v.swap(k, j);

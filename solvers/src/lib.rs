@@ -28,6 +28,10 @@
 //! - [`cd`]: dual coordinate descent for linear SVMs (Hsieh et al., ICML
 //!   2008) that keeps `w = Σαᵢyᵢxᵢ` and sees the data as sparse rows
 //!   ([`RowMatrix`]), with an SMO-pair variant for `yᵀα = 0`;
+//! - [`block`]: block coordinate descent for QPs with blocks of `k`
+//!   variables sharing one matrix (`K ⊗ Iₖ`), one equality per block and a
+//!   box (the joint multiclass SVM duals), kernel and explicit-`W` linear
+//!   variants;
 //! - [`kkt`]: first-order optimality measures shared by the solvers;
 //! - [`projection`]: exact projection onto the feasible set.
 //!
@@ -41,6 +45,7 @@
 //! maximal violation `m(α) − M(α)` is at most the tolerance. Without the
 //! equality constraint the measure is the largest projected-gradient entry.
 
+pub mod block;
 pub mod cache;
 pub mod cd;
 pub mod error;
@@ -53,6 +58,7 @@ pub mod settings;
 pub mod smo;
 pub mod solution;
 
+pub use block::{solve_block, solve_block_linear, BlockProblem, BlockSolution};
 pub use cd::{
     solve_cd, CdBias, CdProblem, CdSettings, CdSolution, CsrRef, RowMatrix, SparseRow, StopMeasure,
 };

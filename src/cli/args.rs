@@ -12,9 +12,11 @@ use svm_dual::formulation::{Formulation, Loss};
 use svm_dual::kernel::Kernel;
 use svm_dual::model_io::ModelFormat;
 use svm_dual::multiclass::MulticlassStrategy;
+use svm_dual::multiclass_dual::MulticlassChoice;
 use svm_dual::report::InputFormat;
 use svm_dual::solvers::SmoSettings;
 use svm_dual::train::{SolverChoice, SolverKind};
+use svm_dual::verify_joint::JointMethod;
 
 use super::predict::ModelFormatArg;
 use super::CliError;
@@ -119,13 +121,20 @@ pub enum MulticlassArg {
     Ovo,
     /// One-vs-rest: one problem per class, prediction by the largest value.
     Ovr,
+    /// Crammer–Singer: one joint dual, one slack per sample, no bias.
+    CrammerSinger,
+    /// Weston–Watkins: one joint dual, one slack per sample and wrong
+    /// class, no bias.
+    WestonWatkins,
 }
 
-impl From<MulticlassArg> for MulticlassStrategy {
+impl From<MulticlassArg> for MulticlassChoice {
     fn from(m: MulticlassArg) -> Self {
         match m {
-            MulticlassArg::Ovo => MulticlassStrategy::Ovo,
-            MulticlassArg::Ovr => MulticlassStrategy::Ovr,
+            MulticlassArg::Ovo => MulticlassChoice::Split(MulticlassStrategy::Ovo),
+            MulticlassArg::Ovr => MulticlassChoice::Split(MulticlassStrategy::Ovr),
+            MulticlassArg::CrammerSinger => MulticlassChoice::Joint(JointMethod::CrammerSinger),
+            MulticlassArg::WestonWatkins => MulticlassChoice::Joint(JointMethod::WestonWatkins),
         }
     }
 }
@@ -151,9 +160,9 @@ pub struct SolveArgs {
     /// [default: `,`; tab for *.tsv].
     #[arg(long, value_name = "CHAR")]
     pub delimiter: Option<String>,
-    /// The loss on the slack.
-    #[arg(long, value_enum, default_value_t = LossArg::L2)]
-    pub loss: LossArg,
+    /// The loss on the slack [default: l2] (binary, ovo and ovr only).
+    #[arg(long, value_enum)]
+    pub loss: Option<LossArg>,
     /// The cost C > 0.
     #[arg(
         short = 'C',
@@ -192,7 +201,8 @@ pub struct SolveArgs {
     #[arg(long, value_enum, default_value_t = SolverArg::Auto)]
     pub solver: SolverArg,
     /// Data with more than two labels: how to split it into binary
-    /// problems.
+    /// problems (ovo, ovr), or one joint multiclass dual (crammer-singer,
+    /// weston-watkins; these also apply to two labels).
     #[arg(long, value_enum, default_value_t = MulticlassArg::Ovo)]
     pub multiclass: MulticlassArg,
     /// CD only: append a constant feature B whose weight is regularised
@@ -320,8 +330,9 @@ pub struct SolveOptions {
     pub kernel: KernelSpec,
     /// The solver asked for.
     pub solver: SolverChoice,
-    /// How data with more than two labels is split (`--multiclass`).
-    pub multiclass: MulticlassStrategy,
+    /// How data with more than two labels is split, or which joint
+    /// multiclass dual is solved (`--multiclass`).
+    pub multiclass: MulticlassChoice,
     /// CD only: the regularised constant feature (`-B`).
     pub bias_feature: Option<f64>,
     /// Stop on this certified relative duality gap (binary problems).
@@ -471,7 +482,7 @@ impl SolveArgs {
 
         let c = positive("-C/--cost", self.cost)?;
         let formulation = Formulation {
-            loss: match self.loss {
+            loss: match self.loss.unwrap_or(LossArg::L2) {
                 LossArg::L2 => Loss::L2,
                 LossArg::L1 => Loss::L1,
             },
@@ -560,6 +571,34 @@ impl SolveArgs {
             SolverArg::Cd => SolverChoice::Exactly(SolverKind::Cd),
         };
         let linear = matches!(self.kernel, KernelArg::Linear);
+        let multiclass = MulticlassChoice::from(self.multiclass);
+        if let MulticlassChoice::Joint(method) = multiclass {
+            let name = method.name();
+            let not_for = |option: &str, why: &str| {
+                Err(bad(
+                    option,
+                    format_args!("does not apply to --multiclass {name}: {why}"),
+                ))
+            };
+            if self.loss.is_some() {
+                return not_for("--loss", "its loss is the multiclass hinge loss");
+            }
+            if self.bias_feature.is_some() {
+                return not_for("-B/--bias-feature", "the joint dual has no bias");
+            }
+            if self.target_gap.is_some() {
+                return not_for("--target-gap", "it stops on --tol");
+            }
+            if !self.weights.is_empty() {
+                return not_for("--weight", "class weights are not supported");
+            }
+            if matches!(self.solver, SolverArg::Pg) {
+                return not_for(
+                    "--solver",
+                    "pg is not available; use auto, smo (block steps) or cd (linear)",
+                );
+            }
+        }
         if matches!(self.solver, SolverArg::Cd) && !linear {
             return Err(bad(
                 "--solver",
@@ -636,7 +675,7 @@ impl SolveArgs {
             weights,
             kernel,
             solver,
-            multiclass: self.multiclass.into(),
+            multiclass,
             bias_feature: self.bias_feature,
             target_gap: self.target_gap,
             smo,
@@ -692,6 +731,15 @@ mod tests {
         assert_eq!(o.threads, None);
         assert_eq!(o.report, None);
         assert!(!o.quiet);
+        assert_eq!(
+            o.multiclass,
+            MulticlassChoice::Split(MulticlassStrategy::Ovo)
+        );
+        let o = parse(&["--multiclass", "crammer-singer"]).unwrap();
+        assert_eq!(
+            o.multiclass,
+            MulticlassChoice::Joint(JointMethod::CrammerSinger)
+        );
     }
 
     #[test]
@@ -812,6 +860,30 @@ mod tests {
             (&["--report", "/nonexistent-dir/r.json"], "does not exist"),
             (&["--report", "a.json", "--model", "a.json"], "same file"),
             (&["--report", "train.txt"], "overwrite"),
+            (
+                &["--multiclass", "crammer-singer", "--loss", "l1"],
+                "--loss",
+            ),
+            (
+                &[
+                    "--multiclass",
+                    "weston-watkins",
+                    "--kernel",
+                    "linear",
+                    "--no-bias",
+                    "-B",
+                    "1",
+                ],
+                "-B/--bias-feature",
+            ),
+            (
+                &["--multiclass", "crammer-singer", "--solver", "pg"],
+                "--solver",
+            ),
+            (
+                &["--multiclass", "weston-watkins", "--weight", "1=2"],
+                "--weight",
+            ),
         ] {
             let e = err(args);
             assert!(e.contains(needle), "{args:?}: {e}");

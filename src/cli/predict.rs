@@ -89,7 +89,7 @@ pub fn load_model(path: &Path, format: Option<ModelFormatArg>) -> Result<ModelIn
     let format = format.map(ModelFormat::from);
     let loaded = model_io::parse_bytes(&bytes, format, Some(path)).map_err(|e| {
         match parse_any_bytes(&bytes, format, Some(path)) {
-            Ok(AnyModel::Multiclass(_)) => CliError::Argument(format!(
+            Ok(AnyModel::Multiclass(_) | AnyModel::Joint(_)) => CliError::Argument(format!(
                 "{} is a multiclass model; only binary models can be certified here \
                  (solve's report certifies every sub-problem of a multiclass model)",
                 path.display()
@@ -202,6 +202,14 @@ pub fn run(args: PredictArgs) -> Result<(), CliError> {
             let predicted = values
                 .iter()
                 .map(|v| model.classes[model.predict_index(v)])
+                .collect();
+            (predicted, values)
+        }
+        AnyModel::Joint(model) => {
+            let values = model.decision_values(&data.features);
+            let predicted = values
+                .iter()
+                .map(|v| model.classes[svm_dual::verify_joint::argmax(v)])
                 .collect();
             (predicted, values)
         }

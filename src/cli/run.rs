@@ -13,12 +13,16 @@ use svm_dual::formulation::Formulation;
 use svm_dual::linear::{self, LinearBias, LinearOptions};
 use svm_dual::model::Model;
 use svm_dual::multiclass::{train_multiclass, AnyModel, MulticlassModel};
+use svm_dual::multiclass_dual::{
+    train_joint, JointModel, JointOptions, JointReport, JointSolver, MulticlassChoice,
+};
 use svm_dual::report::{MulticlassReport, Report, SolverReport, Timings};
 use svm_dual::solvers::CdSettings;
 use svm_dual::solvers::Progress;
 use svm_dual::train::{
     default_gamma, train_to_gap, train_with, SolverChoice, SolverKind, TrainOptions,
 };
+use svm_dual::verify_joint::JointMethod;
 
 use super::args::{LabelWeight, SolveOptions};
 use super::output::{model_text, report_json, write_outputs};
@@ -49,6 +53,17 @@ pub enum Solved {
     Binary(Box<Outcome>),
     /// More than two labels: one-vs-one or one-vs-rest.
     Multiclass(Box<MulticlassOutcome>),
+    /// A joint multiclass dual (Crammer–Singer or Weston–Watkins).
+    Joint(Box<JointOutcome>),
+}
+
+/// The result of a joint multiclass solve, ready to be written.
+#[derive(Debug, Clone)]
+pub struct JointOutcome {
+    /// The report (status, certificate, timings).
+    pub report: JointReport,
+    /// The trained model.
+    pub model: JointModel,
 }
 
 /// Solves, writes the outputs and returns the exit code of the run (3 when
@@ -63,7 +78,37 @@ pub fn solve_and_deliver(options: &SolveOptions) -> Result<u8, CliError> {
             deliver_multiclass(options, &outcome)?;
             Ok(status_exit_code(outcome.report.status))
         }
+        Solved::Joint(outcome) => {
+            deliver_joint(options, &outcome)?;
+            Ok(status_exit_code(outcome.report.status))
+        }
     }
+}
+
+/// Writes the report and the model of a joint run (as
+/// [`deliver_multiclass`]) and prints the summary line unless `--quiet`.
+pub fn deliver_joint(options: &SolveOptions, outcome: &JointOutcome) -> Result<(), CliError> {
+    let report = report_json(options, &outcome.report)?;
+    let model = model_text(options, &AnyModel::Joint(outcome.model.clone()))?;
+    write_outputs(options, report.as_deref(), model.as_deref())?;
+    if !options.quiet {
+        let r = &outcome.report;
+        let c = &r.certificate;
+        let _ = writeln!(
+            std::io::stderr(),
+            "{}: {} dual {:.10e} primal {:.10e} relative gap {:.3e}, training accuracy {:.4}, \
+             {} iterations, {:.3} s",
+            r.status.as_str(),
+            r.multiclass.name(),
+            c.dual_objective,
+            c.primal_objective,
+            c.relative_gap,
+            c.training_accuracy,
+            r.iterations,
+            r.timings_seconds.total
+        );
+    }
+    Ok(())
 }
 
 /// Writes the report and the model of a multiclass run as `options` ask
@@ -133,7 +178,15 @@ fn solve_multiclass(
         SolverChoice::Exactly(kind) => kind,
     };
     let t = Instant::now();
-    let trained = train_multiclass(&data, &train_options, options.multiclass, solver)?;
+    let strategy = match options.multiclass {
+        MulticlassChoice::Split(s) => s,
+        MulticlassChoice::Joint(_) => {
+            return Err(CliError::Argument(
+                "internal: a joint method reached the one-vs-one/one-vs-rest path".into(),
+            ))
+        }
+    };
+    let trained = train_multiclass(&data, &train_options, strategy, solver)?;
     let solve = t.elapsed();
     let t = Instant::now();
     let predicted = trained.model.predict(&data.features);
@@ -161,6 +214,69 @@ fn solve_multiclass(
         rayon::current_num_threads(),
     );
     Ok(Solved::Multiclass(Box::new(MulticlassOutcome {
+        report,
+        model: trained.model,
+    })))
+}
+
+/// Trains, certifies and reports a joint multiclass model (Crammer–Singer
+/// or Weston–Watkins) on `data` (two labels or more). `--solver auto` runs
+/// the explicit-`w` block solver for the linear kernel and the kernel block
+/// solver otherwise; `smo` forces the kernel block solver, `cd` the linear
+/// one.
+fn solve_joint(
+    options: &SolveOptions,
+    method: JointMethod,
+    data: Dataset,
+    load: std::time::Duration,
+    start: Instant,
+) -> Result<Solved, CliError> {
+    let kernel = options
+        .kernel
+        .resolve(default_gamma(data.features.n_cols()));
+    kernel.validate().map_err(CliError::Argument)?;
+    let solver = match options.solver {
+        SolverChoice::Exactly(SolverKind::Cd) => JointSolver::BlockLinear,
+        SolverChoice::Exactly(_) => JointSolver::Block,
+        SolverChoice::Auto if kernel == svm_dual::kernel::Kernel::Linear => {
+            JointSolver::BlockLinear
+        }
+        SolverChoice::Auto => JointSolver::Block,
+    };
+    let joint_options = JointOptions {
+        method,
+        c: options.formulation.c,
+        kernel,
+        solver,
+        settings: options.smo.clone(),
+    };
+    let progress: Option<&(dyn Fn(&Progress) + Sync)> = if options.quiet {
+        None
+    } else {
+        Some(&print_progress)
+    };
+    let t = Instant::now();
+    let trained = train_joint(&data, &joint_options, progress)?;
+    let solve = t.elapsed();
+    let t = Instant::now();
+    let certificate = trained.certify(&data.features);
+    let verify = t.elapsed();
+    let timings = Timings {
+        load,
+        solve,
+        verify,
+        total: start.elapsed(),
+    };
+    let report = JointReport::new(
+        &data,
+        options.input_format(),
+        &joint_options,
+        &trained,
+        certificate,
+        timings.into(),
+        rayon::current_num_threads(),
+    );
+    Ok(Solved::Joint(Box::new(JointOutcome {
         report,
         model: trained.model,
     })))
@@ -238,6 +354,9 @@ fn solve_in_pool(options: &SolveOptions, start: Instant) -> Result<Solved, CliEr
     let t = Instant::now();
     let data: Dataset = read_path(&options.data, &options.format)?;
     let load = t.elapsed();
+    if let MulticlassChoice::Joint(method) = options.multiclass {
+        return solve_joint(options, method, data, load, start);
+    }
     if data.classes().len() > 2 {
         return solve_multiclass(options, data, load, start);
     }

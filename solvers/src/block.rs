@@ -1,0 +1,769 @@
+//! Block coordinate descent for QPs whose variables come in blocks of `k`
+//! that share one `n × n` matrix `K`:
+//!
+//! ```text
+//!     minimise    f(A) = ½ Σᵢ Σⱼ Kᵢⱼ ⟨aᵢ, aⱼ⟩ + Σᵢ ⟨pᵢ, aᵢ⟩
+//!     subject to  Σₘ aᵢₘ = 0           for every block i
+//!                 lᵢₘ ≤ aᵢₘ ≤ uᵢₘ      (finite, lᵢₘ ≤ 0 ≤ uᵢₘ)
+//! ```
+//!
+//! with `A = (a₁, …, aₙ)`, `aᵢ ∈ ℝᵏ`, `K` symmetric positive semidefinite.
+//! In matrix terms the Hessian is `K ⊗ Iₖ`. This is the shape of the joint
+//! multiclass SVM duals (Crammer & Singer, JMLR 2, 2001; Weston & Watkins,
+//! ESANN 1999), but the module knows only the QP.
+//!
+//! # Optimality
+//! Write `gᵢ = Σⱼ Kᵢⱼ aⱼ + pᵢ` for the gradient of block `i`. The KKT
+//! conditions of a block (a multiplier `θᵢ` for its equality) say
+//! `gᵢₘ = −θᵢ` on free entries, `gᵢₘ ≤ −θᵢ` at `uᵢₘ` and `gᵢₘ ≥ −θᵢ` at
+//! `lᵢₘ`, i.e. the block's maximal violating pair
+//! `vᵢ = max { gᵢₘ : aᵢₘ > lᵢₘ } − min { gᵢₘ : aᵢₘ < uᵢₘ }` is `≤ 0`
+//! ([`crate::kkt::maximal_violating_pair`] with all signs `+1`). The
+//! constraints are separable over blocks, so `A` is optimal iff every
+//! `vᵢ ≤ 0`; the solvers stop when `maxᵢ vᵢ ≤ tol`, measured on gradients
+//! recomputed from scratch over all blocks (never on a shrunk set or on
+//! gradients accumulated step by step).
+//!
+//! # The block step
+//! With all other blocks fixed, `f` restricted to block `i` is
+//! `½Kᵢᵢ‖aᵢ‖² + ⟨gᵢ − Kᵢᵢaᵢ, aᵢ⟩ + const`, so the exact minimiser is the
+//! Euclidean projection of `aᵢ − gᵢ/Kᵢᵢ` onto `{Σₘ aₘ = 0, lᵢ ≤ a ≤ uᵢ}`
+//! ([`crate::projection::project`], exact by breakpoint search). This is
+//! Crammer & Singer's fixed-point sub-problem, and, for the box of the
+//! Weston–Watkins dual written in these variables, the exact sub-problem
+//! solution of Wang & Scott (ICML 2020), both computed in `O(k log k)`.
+//! `Kᵢᵢ = 0` is replaced by a tiny curvature, which makes the step the
+//! exact minimiser of the then linear block objective.
+//!
+//! # Kernel solver ([`solve_block`])
+//! Crammer & Singer's scheme: the gradient `G` of all blocks is kept, each
+//! step picks the block with the largest `vᵢ`, solves its sub-problem and
+//! updates `G ← G + K(:, i) Δᵀ` with one column of `K` (an LRU cache of
+//! full columns, [`crate::cache::ColumnCache`]). Shrinking (as Joachims
+//! 1999, Fan, Chen & Lin 2005): every `min(n, 1000)` steps a block whose
+//! entries all sit at a bound and whose `vᵢ ≤ −maxⱼ vⱼ` is set aside;
+//! shrunk blocks' gradients are not updated. When the active blocks meet
+//! the tolerance (or once the largest violation falls to `10·tol`), `G` is
+//! rebuilt from scratch as `p + Σ_{aⱼ ≠ 0} K(:, j) aⱼᵀ`, every block is
+//! made active and the true violation decides.
+//!
+//! # Linear solver ([`solve_block_linear`])
+//! For `K = XXᵀ` with sparse rows `X` (Keerthi, Sundararajan, Chang, Hsieh
+//! & Lin, KDD 2008): `W = Σᵢ xᵢ aᵢᵀ` (`d × k`) is kept, so `gᵢ = Wᵀxᵢ + pᵢ`
+//! and the update `W ← W + xᵢΔᵀ` cost `O(nnz(xᵢ)·k)`. Passes visit the
+//! active blocks in a random order (seeded, so runs are reproducible);
+//! a block all at bounds with `vᵢ < −(previous pass's largest vⱼ)` is
+//! shrunk. When a pass's largest violation is at most `tol`, all blocks are
+//! unshrunk; when that happens with every block active, `W` is rebuilt
+//! from `A` and the violation of every block is recomputed from it.
+//!
+//! # Determinism
+//! Steps are sequential; the only parallel work (rebuilding gradients,
+//! the final violations) is computed per block independently with
+//! sequential sums, so results are bit-identical for any rayon pool size.
+
+use crate::cache::ColumnCache;
+use crate::cd::{RowMatrix, SplitMix64};
+use crate::kkt::maximal_violating_pair;
+use crate::projection::project;
+use crate::{Progress, QMatrix, SetupError, SmoSettings, Status};
+use rayon::prelude::*;
+use std::time::{Duration, Instant};
+
+/// The curvature used for a block whose `Kᵢᵢ` is not positive.
+const TAU: f64 = 1e-12;
+
+/// Steps between two shrinking rounds of the kernel solver (at most).
+const SHRINK_EVERY: usize = 1000;
+
+/// The problem data apart from `K`: `n` blocks of `k` entries, stored
+/// block after block (entry `(i, m)` at `i·k + m`).
+#[derive(Debug, Clone, Copy)]
+pub struct BlockProblem<'a> {
+    /// `k ≥ 1`, the entries per block.
+    pub block_size: usize,
+    /// `p`, length `n·k`, finite.
+    pub linear: &'a [f64],
+    /// `l`, length `n·k`, finite, `≤ 0`.
+    pub lower: &'a [f64],
+    /// `u`, length `n·k`, finite, `≥ 0`.
+    pub upper: &'a [f64],
+}
+
+impl BlockProblem<'_> {
+    /// Checks lengths (`n·k` each, `n` given), finiteness and
+    /// `l ≤ 0 ≤ u` (so that `A = 0` is feasible: the solvers start there).
+    pub fn validate(&self, n: usize) -> Result<(), SetupError> {
+        if self.block_size == 0 {
+            return Err(SetupError::InvalidSetting {
+                name: "block_size",
+                reason: "must be at least 1".into(),
+            });
+        }
+        let len = n * self.block_size;
+        for (what, v) in [
+            ("linear term", self.linear),
+            ("lower bounds", self.lower),
+            ("upper bounds", self.upper),
+        ] {
+            if v.len() != len {
+                return Err(SetupError::DimensionMismatch {
+                    what,
+                    expected: len,
+                    found: v.len(),
+                });
+            }
+            if let Some(index) = v.iter().position(|x| !x.is_finite()) {
+                return Err(SetupError::NonFinite { what, index });
+            }
+        }
+        for index in 0..len {
+            let (lower, upper) = (self.lower[index], self.upper[index]);
+            if !(lower <= 0.0 && 0.0 <= upper) {
+                return Err(SetupError::InvalidBounds {
+                    index,
+                    lower,
+                    upper,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The result of a block solve.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlockSolution {
+    /// The final point `A`, block after block, feasible.
+    pub alpha: Vec<f64>,
+    /// For the linear solver, `W = Σᵢ xᵢaᵢᵀ` rebuilt from `alpha`, feature
+    /// after feature (entry `(j, m)` at `j·k + m`); empty for the kernel
+    /// solver.
+    pub w: Vec<f64>,
+    /// The objective `f(A)` from the last exact gradient.
+    pub objective: f64,
+    /// `maxᵢ vᵢ` (clamped at 0) at the last exact check.
+    pub max_violation: f64,
+    /// How the solve ended.
+    pub status: Status,
+    /// Block steps (kernel solver) or passes (linear solver).
+    pub iterations: u64,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+/// `vᵢ` of one block from its entries and gradient (`−∞` when a side is
+/// empty), and whether every entry sits at a bound.
+fn block_violation(a: &[f64], g: &[f64], l: &[f64], u: &[f64]) -> (f64, bool) {
+    let (mut top, mut bottom, mut at_bounds) = (f64::NEG_INFINITY, f64::INFINITY, true);
+    for m in 0..a.len() {
+        if a[m] > l[m] {
+            top = top.max(g[m]);
+        }
+        if a[m] < u[m] {
+            bottom = bottom.min(g[m]);
+        }
+        if a[m] != l[m] && a[m] != u[m] {
+            at_bounds = false;
+        }
+    }
+    if top.is_finite() && bottom.is_finite() {
+        (top - bottom, at_bounds)
+    } else {
+        (f64::NEG_INFINITY, at_bounds)
+    }
+}
+
+/// The exact block step: the projection of `a − g/κ` onto the block's set.
+fn block_step(a: &[f64], g: &[f64], kappa: f64, l: &[f64], u: &[f64], ones: &[f64]) -> Vec<f64> {
+    let kappa = if kappa > TAU { kappa } else { TAU };
+    let v: Vec<f64> = a.iter().zip(g).map(|(a, g)| a - g / kappa).collect();
+    // The set holds 0 (validated), so the projection cannot fail.
+    project(&v, ones, 0.0, l, u).unwrap_or_else(|_| a.to_vec())
+}
+
+/// `f(A) = ½⟨A, G + p⟩` from an exact gradient `G = (K ⊗ I)A + p`.
+fn objective(alpha: &[f64], gradient: &[f64], p: &[f64]) -> f64 {
+    0.5 * alpha
+        .iter()
+        .zip(gradient)
+        .zip(p)
+        .map(|((a, g), p)| a * (g + p))
+        .sum::<f64>()
+}
+
+/// The largest `vᵢ` over all blocks, clamped at 0.
+fn max_violation_all(alpha: &[f64], gradient: &[f64], problem: &BlockProblem<'_>) -> f64 {
+    let k = problem.block_size;
+    let ones = vec![1.0; k];
+    alpha
+        .par_chunks(k)
+        .zip(gradient.par_chunks(k))
+        .enumerate()
+        .map(|(i, (a, g))| {
+            let r = i * k..(i + 1) * k;
+            maximal_violating_pair(a, g, &ones, &problem.lower[r.clone()], &problem.upper[r])
+        })
+        .collect::<Vec<f64>>()
+        .into_iter()
+        .fold(0.0, f64::max)
+}
+
+/// Limits and progress shared by the two solvers.
+struct Clock<'a> {
+    start: Instant,
+    last_progress: Instant,
+    settings: &'a SmoSettings,
+    progress: Option<&'a (dyn Fn(&Progress) + Sync)>,
+}
+
+impl<'a> Clock<'a> {
+    fn new(settings: &'a SmoSettings, progress: Option<&'a (dyn Fn(&Progress) + Sync)>) -> Self {
+        let now = Instant::now();
+        Self {
+            start: now,
+            last_progress: now,
+            settings,
+            progress,
+        }
+    }
+
+    /// The status a limit imposes after `iterations`, if any; calls the
+    /// progress callback when due.
+    fn check(&mut self, iterations: u64, violation: f64, active: usize) -> Option<Status> {
+        if self.settings.max_iter.is_some_and(|m| iterations >= m) {
+            return Some(Status::MaxIterations);
+        }
+        let elapsed = self.start.elapsed();
+        if self.settings.time_limit.is_some_and(|t| elapsed >= t) {
+            return Some(Status::TimeLimit);
+        }
+        if let Some(f) = self.progress {
+            if self.last_progress.elapsed() >= self.settings.progress_interval {
+                self.last_progress = Instant::now();
+                f(&Progress {
+                    iterations,
+                    max_violation: violation.max(0.0),
+                    active,
+                    elapsed,
+                });
+            }
+        }
+        None
+    }
+}
+
+/// Kernel solver state.
+struct KernelState<'a, Q: QMatrix + ?Sized> {
+    q: &'a Q,
+    problem: &'a BlockProblem<'a>,
+    k: usize,
+    n: usize,
+    diag: Vec<f64>,
+    alpha: Vec<f64>,
+    gradient: Vec<f64>,
+    cache: ColumnCache,
+    all_rows: Vec<usize>,
+    active: Vec<usize>,
+    ones: Vec<f64>,
+}
+
+impl<Q: QMatrix + ?Sized> KernelState<'_, Q> {
+    /// Makes sure the full column `j` of `K` is cached.
+    fn load_column(&mut self, j: usize) {
+        let start = self.cache.prepare(j, self.n, None);
+        if start < self.n {
+            let rows = &self.all_rows[start..];
+            let col = &mut self.cache.column_mut(j)[start..];
+            self.q.column(j, rows, col);
+        }
+    }
+
+    /// `vᵢ` and whether block `i` is all at bounds.
+    fn violation(&self, i: usize) -> (f64, bool) {
+        let r = i * self.k..(i + 1) * self.k;
+        block_violation(
+            &self.alpha[r.clone()],
+            &self.gradient[r.clone()],
+            &self.problem.lower[r.clone()],
+            &self.problem.upper[r],
+        )
+    }
+
+    /// The active block with the largest `vᵢ`.
+    fn select(&self) -> Option<(usize, f64)> {
+        let mut best: Option<(usize, f64)> = None;
+        for &i in &self.active {
+            let (v, _) = self.violation(i);
+            if best.map_or(true, |(_, b)| v > b) {
+                best = Some((i, v));
+            }
+        }
+        best
+    }
+
+    /// Rebuilds `G = p + Σ_{aⱼ≠0} K(:, j)aⱼᵀ` from scratch and activates
+    /// every block.
+    fn rebuild(&mut self) {
+        let k = self.k;
+        let mut g = self.problem.linear.to_vec();
+        for j in 0..self.n {
+            let aj = &self.alpha[j * k..(j + 1) * k];
+            if aj.iter().all(|&x| x == 0.0) {
+                continue;
+            }
+            let aj = aj.to_vec();
+            self.load_column(j);
+            let col = self.cache.column(j);
+            g.par_chunks_mut(k)
+                .zip(col.par_iter())
+                .for_each(|(gi, &c)| {
+                    for m in 0..k {
+                        gi[m] += c * aj[m];
+                    }
+                });
+        }
+        self.gradient = g;
+        self.active = (0..self.n).collect();
+    }
+
+    /// Shrinks blocks all at bounds with `vᵢ ≤ −bound`.
+    fn shrink(&mut self, bound: f64) {
+        let keep: Vec<usize> = self
+            .active
+            .iter()
+            .copied()
+            .filter(|&i| {
+                let (v, at_bounds) = self.violation(i);
+                !(at_bounds && v <= -bound)
+            })
+            .collect();
+        self.active = keep;
+    }
+
+    /// One exact step on block `i`.
+    fn step(&mut self, i: usize) {
+        let k = self.k;
+        let r = i * k..(i + 1) * k;
+        let new = block_step(
+            &self.alpha[r.clone()],
+            &self.gradient[r.clone()],
+            self.diag[i],
+            &self.problem.lower[r.clone()],
+            &self.problem.upper[r.clone()],
+            &self.ones,
+        );
+        let delta: Vec<f64> = new
+            .iter()
+            .zip(&self.alpha[r.clone()])
+            .map(|(a, b)| a - b)
+            .collect();
+        self.alpha[r].copy_from_slice(&new);
+        if delta.iter().all(|&d| d == 0.0) {
+            return;
+        }
+        self.load_column(i);
+        let col = self.cache.column(i);
+        for &j in &self.active {
+            let c = col[j];
+            if c != 0.0 {
+                let gj = &mut self.gradient[j * k..(j + 1) * k];
+                for m in 0..k {
+                    gj[m] += c * delta[m];
+                }
+            }
+        }
+    }
+}
+
+/// Solves the block QP (module doc) for the matrix `q` (`K`, `n × n`) by
+/// block coordinate descent with maximal-violation selection, shrinking
+/// and a column cache, from `A = 0`. `settings.max_iter` counts block
+/// steps. Errors only for an invalid problem or settings.
+pub fn solve_block<Q: QMatrix + ?Sized>(
+    q: &Q,
+    problem: &BlockProblem<'_>,
+    settings: &SmoSettings,
+    progress: Option<&(dyn Fn(&Progress) + Sync)>,
+) -> Result<BlockSolution, SetupError> {
+    settings.validate()?;
+    let n = q.dim();
+    problem.validate(n)?;
+    let k = problem.block_size;
+    let mut diag = vec![0.0; n];
+    q.diagonal(&mut diag);
+    let mut s = KernelState {
+        q,
+        problem,
+        k,
+        n,
+        diag,
+        alpha: vec![0.0; n * k],
+        gradient: problem.linear.to_vec(),
+        cache: ColumnCache::new(n, settings.cache_bytes),
+        all_rows: (0..n).collect(),
+        active: (0..n).collect(),
+        ones: vec![1.0; k],
+    };
+    let mut clock = Clock::new(settings, progress);
+    let tol = settings.tol;
+    let mut iterations = 0u64;
+    let mut until_shrink = n.clamp(1, SHRINK_EVERY);
+    let mut unshrunk = false;
+    let mut last_violation = f64::INFINITY;
+    let status = loop {
+        if let Some(st) = clock.check(iterations, last_violation, s.active.len()) {
+            break st;
+        }
+        if settings.shrinking {
+            until_shrink -= 1;
+            if until_shrink == 0 {
+                until_shrink = n.clamp(1, SHRINK_EVERY);
+                if let Some((_, v)) = s.select() {
+                    s.shrink(v.max(0.0));
+                }
+            }
+        }
+        let Some((i, v)) = s.select() else {
+            // Every block shrunk: check them all.
+            s.rebuild();
+            continue;
+        };
+        last_violation = v;
+        if v <= tol {
+            s.rebuild();
+            if max_violation_all(&s.alpha, &s.gradient, problem) <= tol {
+                break Status::Converged;
+            }
+            unshrunk = true;
+            continue;
+        }
+        if settings.shrinking && !unshrunk && v <= 10.0 * tol {
+            s.rebuild();
+            unshrunk = true;
+            continue;
+        }
+        s.step(i);
+        iterations += 1;
+    };
+    if status != Status::Converged {
+        s.rebuild();
+    }
+    let max_violation = max_violation_all(&s.alpha, &s.gradient, problem);
+    Ok(BlockSolution {
+        objective: objective(&s.alpha, &s.gradient, problem.linear),
+        alpha: s.alpha,
+        w: Vec::new(),
+        max_violation,
+        status,
+        iterations,
+        elapsed: clock.start.elapsed(),
+    })
+}
+
+/// `W = Σᵢ xᵢaᵢᵀ` (`d × k`, feature after feature), rows summed in order.
+fn rebuild_w<M: RowMatrix + ?Sized>(x: &M, alpha: &[f64], k: usize) -> Vec<f64> {
+    let mut w = vec![0.0; x.n_cols() * k];
+    for i in 0..x.n_rows() {
+        let a = &alpha[i * k..(i + 1) * k];
+        if a.iter().all(|&v| v == 0.0) {
+            continue;
+        }
+        let row = x.row(i);
+        for (&j, &v) in row.indices.iter().zip(row.values) {
+            let wj = &mut w[j as usize * k..(j as usize + 1) * k];
+            for m in 0..k {
+                wj[m] += v * a[m];
+            }
+        }
+    }
+    w
+}
+
+/// `gᵢ = Wᵀxᵢ + pᵢ` into `out`.
+#[inline]
+fn linear_gradient<M: RowMatrix + ?Sized>(
+    x: &M,
+    w: &[f64],
+    p: &[f64],
+    i: usize,
+    k: usize,
+    out: &mut [f64],
+) {
+    out.copy_from_slice(&p[i * k..(i + 1) * k]);
+    let row = x.row(i);
+    for (&j, &v) in row.indices.iter().zip(row.values) {
+        let wj = &w[j as usize * k..(j as usize + 1) * k];
+        for m in 0..k {
+            out[m] += v * wj[m];
+        }
+    }
+}
+
+/// Solves the block QP with `K = XXᵀ` for the rows of `x` by passes of
+/// exact block steps keeping `W` (module doc), from `A = 0`.
+/// `settings.max_iter` counts passes; the cache size is not used. Errors
+/// only for an invalid problem or settings.
+pub fn solve_block_linear<M: RowMatrix + ?Sized>(
+    x: &M,
+    problem: &BlockProblem<'_>,
+    settings: &SmoSettings,
+    progress: Option<&(dyn Fn(&Progress) + Sync)>,
+) -> Result<BlockSolution, SetupError> {
+    settings.validate()?;
+    let n = x.n_rows();
+    problem.validate(n)?;
+    let k = problem.block_size;
+    let sq: Vec<f64> = (0..n).map(|i| x.row(i).squared_norm()).collect();
+    let ones = vec![1.0; k];
+    let mut alpha = vec![0.0; n * k];
+    let mut w = vec![0.0; x.n_cols() * k];
+    let mut index: Vec<usize> = (0..n).collect();
+    let mut active = n;
+    let mut rng = SplitMix64(0x5eed_c5c5);
+    let mut g = vec![0.0; k];
+    let mut clock = Clock::new(settings, progress);
+    let mut passes = 0u64;
+    let mut shrink_bound = f64::INFINITY;
+    let mut last_violation = f64::INFINITY;
+    let status = loop {
+        if let Some(st) = clock.check(passes, last_violation, active) {
+            break st;
+        }
+        rng.shuffle(&mut index[..active]);
+        let mut pass_max = f64::NEG_INFINITY;
+        let mut s = 0;
+        while s < active {
+            let i = index[s];
+            let r = i * k..(i + 1) * k;
+            linear_gradient(x, &w, problem.linear, i, k, &mut g);
+            let (v, at_bounds) = block_violation(
+                &alpha[r.clone()],
+                &g,
+                &problem.lower[r.clone()],
+                &problem.upper[r.clone()],
+            );
+            if settings.shrinking && at_bounds && v < -shrink_bound {
+                active -= 1;
+                index.swap(s, active);
+                continue;
+            }
+            pass_max = pass_max.max(v);
+            if v > 0.0 {
+                let new = block_step(
+                    &alpha[r.clone()],
+                    &g,
+                    sq[i],
+                    &problem.lower[r.clone()],
+                    &problem.upper[r.clone()],
+                    &ones,
+                );
+                let row = x.row(i);
+                let delta: Vec<f64> = new
+                    .iter()
+                    .zip(&alpha[r.clone()])
+                    .map(|(a, b)| a - b)
+                    .collect();
+                if delta.iter().any(|&d| d != 0.0) {
+                    for (&j, &xv) in row.indices.iter().zip(row.values) {
+                        let wj = &mut w[j as usize * k..(j as usize + 1) * k];
+                        for m in 0..k {
+                            wj[m] += xv * delta[m];
+                        }
+                    }
+                }
+                alpha[r].copy_from_slice(&new);
+            }
+            s += 1;
+        }
+        passes += 1;
+        last_violation = pass_max;
+        shrink_bound = if pass_max > 0.0 {
+            pass_max
+        } else {
+            f64::INFINITY
+        };
+        if pass_max <= settings.tol {
+            if active < n {
+                active = n;
+                shrink_bound = f64::INFINITY;
+                continue;
+            }
+            w = rebuild_w(x, &alpha, k);
+            let v = linear_max_violation(x, &w, &alpha, problem);
+            last_violation = v;
+            if v <= settings.tol {
+                break Status::Converged;
+            }
+        }
+    };
+    let w = rebuild_w(x, &alpha, k);
+    let gradient = linear_all_gradients(x, &w, problem);
+    let max_violation = max_violation_all(&alpha, &gradient, problem);
+    Ok(BlockSolution {
+        objective: objective(&alpha, &gradient, problem.linear),
+        alpha,
+        w,
+        max_violation,
+        status,
+        iterations: passes,
+        elapsed: clock.start.elapsed(),
+    })
+}
+
+/// `gᵢ` of every block from `W`, in parallel per block.
+fn linear_all_gradients<M: RowMatrix + ?Sized>(
+    x: &M,
+    w: &[f64],
+    problem: &BlockProblem<'_>,
+) -> Vec<f64> {
+    let k = problem.block_size;
+    let mut out = vec![0.0; x.n_rows() * k];
+    out.par_chunks_mut(k)
+        .enumerate()
+        .for_each(|(i, g)| linear_gradient(x, w, problem.linear, i, k, g));
+    out
+}
+
+/// The largest `vᵢ` over all blocks from `W`.
+fn linear_max_violation<M: RowMatrix + ?Sized>(
+    x: &M,
+    w: &[f64],
+    alpha: &[f64],
+    problem: &BlockProblem<'_>,
+) -> f64 {
+    let gradient = linear_all_gradients(x, w, problem);
+    max_violation_all(alpha, &gradient, problem)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cd::CsrRef;
+    use crate::DenseQ;
+
+    /// A small random problem: `K = XXᵀ`, Crammer–Singer-shaped bounds.
+    fn problem(
+        n: usize,
+        d: usize,
+        k: usize,
+        seed: u64,
+    ) -> (Vec<Vec<f64>>, Vec<f64>, Vec<f64>, Vec<f64>) {
+        let mut rng = SplitMix64(seed);
+        let mut unif = || (rng.next() >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0;
+        let x: Vec<Vec<f64>> = (0..n).map(|_| (0..d).map(|_| unif()).collect()).collect();
+        let (mut p, mut l, mut u) = (vec![0.0; n * k], vec![0.0; n * k], vec![0.0; n * k]);
+        for i in 0..n {
+            let y = i % k;
+            for m in 0..k {
+                p[i * k + m] = if m == y { 0.0 } else { 1.0 };
+                l[i * k + m] = if m == y { 0.0 } else { -2.0 };
+                u[i * k + m] = if m == y { 2.0 } else { 0.0 };
+            }
+        }
+        (x, p, l, u)
+    }
+
+    fn gram(x: &[Vec<f64>]) -> DenseQ {
+        let n = x.len();
+        let mut v = vec![0.0; n * n];
+        for i in 0..n {
+            for j in 0..n {
+                v[i * n + j] = x[i].iter().zip(&x[j]).map(|(a, b)| a * b).sum();
+            }
+        }
+        DenseQ::new(n, v).unwrap()
+    }
+
+    #[test]
+    fn kernel_and_linear_solvers_agree_and_are_optimal() {
+        let (n, d, k) = (40, 3, 4);
+        let (x, p, l, u) = problem(n, d, k, 7);
+        let q = gram(&x);
+        let bp = BlockProblem {
+            block_size: k,
+            linear: &p,
+            lower: &l,
+            upper: &u,
+        };
+        let settings = SmoSettings {
+            tol: 1e-9,
+            ..SmoSettings::default()
+        };
+        let a = solve_block(&q, &bp, &settings, None).unwrap();
+        assert_eq!(a.status, Status::Converged);
+        assert!(a.max_violation <= 1e-9);
+        let indptr: Vec<usize> = (0..=n).map(|i| i * d).collect();
+        let indices: Vec<u32> = (0..n).flat_map(|_| 0..d as u32).collect();
+        let values: Vec<f64> = x.iter().flatten().copied().collect();
+        let csr = CsrRef::new(&indptr, &indices, &values, d).unwrap();
+        let b = solve_block_linear(&csr, &bp, &settings, None).unwrap();
+        assert_eq!(b.status, Status::Converged);
+        assert!((a.objective - b.objective).abs() <= 1e-8 * (1.0 + a.objective.abs()));
+        // Feasibility of every block.
+        for blk in a.alpha.chunks(k) {
+            assert!(blk.iter().sum::<f64>().abs() < 1e-12);
+        }
+        for (i, v) in a.alpha.iter().enumerate() {
+            assert!(l[i] <= *v && *v <= u[i]);
+        }
+        // No single block step improves the objective.
+        assert!(a.objective < 0.0);
+    }
+
+    #[test]
+    fn shrinking_does_not_change_the_answer() {
+        let (x, p, l, u) = problem(60, 2, 3, 11);
+        let q = gram(&x);
+        let bp = BlockProblem {
+            block_size: 3,
+            linear: &p,
+            lower: &l,
+            upper: &u,
+        };
+        let on = SmoSettings {
+            tol: 1e-10,
+            ..SmoSettings::default()
+        };
+        let off = SmoSettings {
+            shrinking: false,
+            ..on.clone()
+        };
+        let a = solve_block(&q, &bp, &on, None).unwrap();
+        let b = solve_block(&q, &bp, &off, None).unwrap();
+        assert!((a.objective - b.objective).abs() <= 1e-9 * (1.0 + a.objective.abs()));
+    }
+
+    #[test]
+    fn limits_are_statuses() {
+        let (x, p, l, u) = problem(30, 2, 3, 3);
+        let q = gram(&x);
+        let bp = BlockProblem {
+            block_size: 3,
+            linear: &p,
+            lower: &l,
+            upper: &u,
+        };
+        let s = SmoSettings {
+            tol: 1e-12,
+            max_iter: Some(2),
+            ..SmoSettings::default()
+        };
+        let a = solve_block(&q, &bp, &s, None).unwrap();
+        assert_eq!(a.status, Status::MaxIterations);
+        assert_eq!(a.iterations, 2);
+    }
+
+    #[test]
+    fn infeasible_start_is_refused() {
+        let q = DenseQ::new(1, vec![1.0]).unwrap();
+        let bp = BlockProblem {
+            block_size: 2,
+            linear: &[0.0, 0.0],
+            lower: &[0.5, -1.0],
+            upper: &[1.0, 1.0],
+        };
+        let e = solve_block(&q, &bp, &SmoSettings::default(), None).unwrap_err();
+        assert!(matches!(e, SetupError::InvalidBounds { index: 0, .. }));
+    }
+}
