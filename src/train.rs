@@ -17,6 +17,7 @@ use crate::kernel::{Kernel, KernelMatrix};
 use crate::model::{LabelMapping, Model};
 use serde::{Deserialize, Serialize};
 use solvers::{PgSettings, Progress, SetupError, SmoSettings, Status};
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 /// A dual solver.
@@ -142,6 +143,33 @@ pub fn pg_settings(smo: &SmoSettings) -> PgSettings {
     }
 }
 
+/// How a kernel solve starts, reports and may be stopped early: everything
+/// of a run that is not plain settings.
+#[derive(Clone, Copy, Default)]
+pub struct SolveControl<'a> {
+    /// A starting `α`, one entry per training row (e.g. from
+    /// [`crate::warm::alpha_from_model`], or the solution for a neighbouring
+    /// `C`); the solver projects it onto the feasible set. `None`: cold
+    /// start from 0.
+    pub initial: Option<&'a [f64]>,
+    /// Called about once a second during long solves.
+    pub progress: Option<&'a (dyn Fn(&Progress) + Sync)>,
+    /// Cooperative cancellation: when set (e.g. by a Ctrl-C handler) the
+    /// solver stops with [`Status::Interrupted`] and the iterate reached is
+    /// returned as a model like any other.
+    pub cancel: Option<&'a AtomicBool>,
+}
+
+impl std::fmt::Debug for SolveControl<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SolveControl")
+            .field("initial", &self.initial.map(<[f64]>::len))
+            .field("progress", &self.progress.is_some())
+            .field("cancel", &self.cancel)
+            .finish()
+    }
+}
+
 /// Trains a binary SVM on `data` with a kernel solver, SMO or PG (both
 /// take the tolerance and limits of `options.smo`). For CD use
 /// [`crate::linear::train_linear`], which solves with `w` kept explicitly.
@@ -151,6 +179,26 @@ pub fn train_with(
     solver: SolverKind,
     progress: Option<&(dyn Fn(&Progress) + Sync)>,
 ) -> Result<Trained, TrainError> {
+    train_controlled(
+        data,
+        options,
+        solver,
+        SolveControl {
+            progress,
+            ..SolveControl::default()
+        },
+    )
+}
+
+/// [`train_with`] from a starting point and with a cancellation flag (see
+/// [`SolveControl`]). A starting point of the wrong length is an error.
+pub fn train_controlled(
+    data: &Dataset,
+    options: &TrainOptions,
+    solver: SolverKind,
+    control: SolveControl<'_>,
+) -> Result<Trained, TrainError> {
+    let progress = control.progress;
     options.formulation.validate().map_err(TrainError::Option)?;
     options.kernel.validate().map_err(TrainError::Option)?;
     options.smo.validate()?;
@@ -158,10 +206,27 @@ pub fn train_with(
     let kernel = KernelMatrix::new(&data.features, options.kernel);
     let q = DualHessian::new(kernel, &labels.y, &options.formulation);
     let dual = DualData::new(&options.formulation, &labels.y);
-    let problem = dual.problem(None);
+    if let Some(init) = control.initial {
+        if init.len() != data.len() {
+            return Err(TrainError::Option(format!(
+                "the starting point has {} entries but the data has {} rows",
+                init.len(),
+                data.len()
+            )));
+        }
+    }
+    let problem = dual.problem(control.initial);
     let solution = match solver {
-        SolverKind::Smo => solvers::solve_smo(&q, &problem, &options.smo, progress)?,
-        SolverKind::Pg => solvers::solve_pg(&q, &problem, &pg_settings(&options.smo), progress)?,
+        SolverKind::Smo => {
+            solvers::solve_smo_cancellable(&q, &problem, &options.smo, progress, control.cancel)?
+        }
+        SolverKind::Pg => solvers::solve_pg_cancellable(
+            &q,
+            &problem,
+            &pg_settings(&options.smo),
+            progress,
+            control.cancel,
+        )?,
         SolverKind::Cd => {
             return Err(TrainError::Option(
                 "the CD solver trains through svm_dual::linear::train_linear".into(),

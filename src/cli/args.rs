@@ -38,6 +38,7 @@ pub enum Command {
     /// objectives, relative gap, time). The JSON report is written only when
     /// --report is given (`--report -` for stdout). Exit codes: 0 converged,
     /// 3 an iteration or time limit was reached (outputs still written),
+    /// 130 interrupted by Ctrl-C (outputs of the iterate reached written),
     /// 2 bad arguments or bad input, 1 other failures.
     Solve(SolveArgs),
     /// Predict labels with a model (our JSON or LIBSVM's text format).
@@ -237,6 +238,12 @@ pub struct SolveArgs {
     /// Write the trained model as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     pub model: Option<PathBuf>,
+    /// Start from the dual solution of this model (ours or LIBSVM's) instead
+    /// of 0, projected onto the feasible set: resumes a run stopped by a
+    /// limit or Ctrl-C, or warm-starts from another C. Its support vectors
+    /// must be rows of --data. smo and pg only; binary data only.
+    #[arg(long, value_name = "FILE")]
+    pub init: Option<PathBuf>,
     /// No progress lines and no summary on stderr (errors are still shown).
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -325,6 +332,8 @@ pub struct SolveOptions {
     pub report: Option<ReportTarget>,
     /// Where the model goes, if anywhere.
     pub model: Option<PathBuf>,
+    /// `--init`: the model whose `α` starts the solve.
+    pub init: Option<PathBuf>,
     /// Suppress progress and summary.
     pub quiet: bool,
 }
@@ -583,6 +592,20 @@ impl SolveArgs {
         if self.threads == Some(0) {
             return Err(bad("--threads", "must be at least 1"));
         }
+        if let Some(init) = &self.init {
+            if solver.resolve(&kernel.resolve(1.0)) == SolverKind::Cd {
+                return Err(bad(
+                    "--init",
+                    "warm starts apply to the smo and pg solvers (add --solver smo)",
+                ));
+            }
+            if !init.is_file() {
+                return Err(bad(
+                    "--init",
+                    format_args!("{} is not a readable file", init.display()),
+                ));
+            }
+        }
 
         let report = match self.report {
             None => None,
@@ -635,6 +658,7 @@ impl SolveArgs {
             threads: self.threads,
             report,
             model: self.model,
+            init: self.init,
             quiet: self.quiet,
         })
     }

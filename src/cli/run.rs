@@ -8,15 +8,18 @@
 use std::io::Write;
 use std::time::Instant;
 
+use std::sync::atomic::AtomicBool;
 use svm_dual::data::{read_path, BinaryLabels, Dataset};
 use svm_dual::formulation::Formulation;
 use svm_dual::linear::{self, LinearBias, LinearOptions};
 use svm_dual::model::Model;
-use svm_dual::multiclass::{train_multiclass, MulticlassModel};
-use svm_dual::report::{MulticlassReport, Report, SolverReport, Timings};
+use svm_dual::multiclass::{train_multiclass_cancellable, MulticlassModel};
+use svm_dual::report::{MulticlassReport, Report, SolverReport, Timings, WarmStartReport};
 use svm_dual::solvers::CdSettings;
 use svm_dual::solvers::Progress;
-use svm_dual::train::{default_gamma, train_with, SolverChoice, SolverKind, TrainOptions};
+use svm_dual::train::{
+    default_gamma, train_controlled, SolveControl, SolverChoice, SolverKind, TrainOptions,
+};
 
 use super::args::{LabelWeight, ReportTarget, SolveOptions};
 use super::output::write_all_atomically;
@@ -140,7 +143,17 @@ fn solve_multiclass(
     data: Dataset,
     load: std::time::Duration,
     start: Instant,
+    cancel: Option<&AtomicBool>,
 ) -> Result<Solved, CliError> {
+    if let Some(init) = &options.init {
+        return Err(CliError::Argument(format!(
+            "invalid value for --init: warm starts apply to binary data; {} has {} labels \
+             (and {} would be one model per sub-problem)",
+            options.data.display(),
+            data.classes().len(),
+            init.display()
+        )));
+    }
     if !options.weights.is_empty() {
         return Err(CliError::Argument(format!(
             "invalid value for --weight: class weights are not supported for multiclass data \
@@ -164,7 +177,8 @@ fn solve_multiclass(
         SolverChoice::Exactly(kind) => kind,
     };
     let t = Instant::now();
-    let trained = train_multiclass(&data, &train_options, options.multiclass, solver)?;
+    let trained =
+        train_multiclass_cancellable(&data, &train_options, options.multiclass, solver, cancel)?;
     let solve = t.elapsed();
     let t = Instant::now();
     let predicted = trained.model.predict(&data.features);
@@ -261,16 +275,45 @@ pub fn solve(options: &SolveOptions) -> Result<Solved, CliError> {
     let pool = builder
         .build()
         .map_err(|e| CliError::Threads(e.to_string()))?;
-    pool.install(|| solve_in_pool(options, start))
+    let interrupt = match super::init::interrupt_flag() {
+        Ok(flag) => Some(flag),
+        Err(warning) => {
+            if !options.quiet {
+                let _ = writeln!(std::io::stderr(), "warning: {warning}");
+            }
+            None
+        }
+    };
+    pool.install(|| solve_in_pool(options, start, interrupt.as_deref()))
 }
 
-/// The body of [`solve`], run inside the pool.
-fn solve_in_pool(options: &SolveOptions, start: Instant) -> Result<Solved, CliError> {
+/// The body of [`solve`], run inside the pool; `cancel` stops the solver
+/// (Ctrl-C).
+fn solve_in_pool(
+    options: &SolveOptions,
+    start: Instant,
+    cancel: Option<&AtomicBool>,
+) -> Result<Solved, CliError> {
     let t = Instant::now();
     let data: Dataset = read_path(&options.data, &options.format)?;
     let load = t.elapsed();
     if data.classes().len() > 2 {
-        return solve_multiclass(options, data, load, start);
+        return solve_multiclass(options, data, load, start, cancel);
+    }
+    let warm = match &options.init {
+        Some(path) => Some(super::init::warm_start(path, &data, &options.data)?),
+        None => None,
+    };
+    if let (Some(w), false) = (&warm, options.quiet) {
+        let _ = writeln!(
+            std::io::stderr(),
+            "warm start from {} ({} support vectors)",
+            options
+                .init
+                .as_ref()
+                .map_or(String::new(), |p| p.display().to_string()),
+            w.support_vectors
+        );
     }
 
     let labels = data.binary_labels()?;
@@ -301,7 +344,12 @@ fn solve_in_pool(options: &SolveOptions, start: Instant) -> Result<Solved, CliEr
     let solver = options.solver.resolve(&kernel);
     let (trained, certificate, linear_info, solve, verify) = match solver {
         SolverKind::Smo | SolverKind::Pg => {
-            let trained = train_with(&data, &train_options, solver, progress)?;
+            let control = SolveControl {
+                initial: warm.as_ref().map(|w| w.alpha.as_slice()),
+                progress,
+                cancel,
+            };
+            let trained = train_controlled(&data, &train_options, solver, control)?;
             let solve = t.elapsed();
             let t = Instant::now();
             let certificate = svm_dual::certify(&data.features, &trained);
@@ -313,7 +361,7 @@ fn solve_in_pool(options: &SolveOptions, start: Instant) -> Result<Solved, CliEr
                 bias: LinearBias::for_formulation(&formulation, options.bias_feature)?,
                 cd: cd_settings(options),
             };
-            let lt = linear::train_linear(&data, &linear_options, progress)?;
+            let lt = linear::train_linear_cancellable(&data, &linear_options, progress, cancel)?;
             let solve = t.elapsed();
             let t = Instant::now();
             let certificate = linear::certify(&data.features, &lt);
@@ -345,6 +393,13 @@ fn solve_in_pool(options: &SolveOptions, start: Instant) -> Result<Solved, CliEr
     );
     report.solver = SolverReport::new(solver, &options.smo);
     report.linear = linear_info;
+    report.warm_start = match (&options.init, &warm) {
+        (Some(path), Some(w)) => Some(WarmStartReport {
+            path: path.display().to_string(),
+            support_vectors: w.support_vectors,
+        }),
+        _ => None,
+    };
     Ok(Solved::Binary(Box::new(Outcome {
         report,
         model: trained.model,
