@@ -54,6 +54,21 @@ pub enum Command {
     /// --report. Exit codes: 0 the certificate was computed (whatever the
     /// gap), 2 bad arguments, model or data, 1 other failures.
     Verify(super::verify_cmd::VerifyArgs),
+    /// Stratified K-fold cross-validation with the options of `solve`.
+    ///
+    /// Prints the accuracy (correct held-out predictions over all rows, as
+    /// `svm-train -v K`) and each fold on stdout; the JSON report
+    /// (docs/cv.md) only with --report. Exit codes: 0 done, 3 some fold's
+    /// solve stopped at a limit, 2 bad arguments or data, 1 other failures.
+    Cv(super::cv_cmd::CvArgs),
+    /// Grid search over C and gamma (log2 ranges as LIBSVM's grid.py) by
+    /// cross-validation, in parallel, warm-starting along increasing C.
+    ///
+    /// Prints a table of accuracies (rows log2 C, columns log2 gamma, the
+    /// best marked `*`) on stdout; the JSON report (docs/cv.md) with
+    /// --report; with --model the model trained on all the data at the best
+    /// point. Exit codes as for cv.
+    Grid(super::cv_cmd::GridArgs),
 }
 
 /// `--format`.

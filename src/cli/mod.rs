@@ -14,6 +14,7 @@
 //! could not be written).
 
 pub mod args;
+pub mod cv_cmd;
 pub mod init;
 pub mod output;
 pub mod predict;
@@ -131,6 +132,8 @@ pub fn main() -> ExitCode {
             .and_then(|options| run::solve_and_deliver(&options)),
         args::Command::Predict(raw) => predict::run(raw).map(|()| EXIT_SUCCESS),
         args::Command::Verify(raw) => verify_cmd::run(raw).map(|()| EXIT_SUCCESS),
+        args::Command::Cv(raw) => cv_cmd::run_cv(raw),
+        args::Command::Grid(raw) => cv_cmd::run_grid(raw),
     };
     match result {
         Ok(code) => ExitCode::from(code),

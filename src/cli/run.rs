@@ -251,7 +251,7 @@ fn print_progress(p: &Progress) {
 
 /// CD settings from the shared tolerance and limits (`--max-iter` counts
 /// passes over the data for CD).
-fn cd_settings(options: &SolveOptions) -> CdSettings {
+pub fn cd_settings(options: &SolveOptions) -> CdSettings {
     CdSettings {
         tol: options.smo.tol,
         gap_tol: options.target_gap,
