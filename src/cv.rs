@@ -442,8 +442,11 @@ pub fn grid_search(
         .flat_map(|g| (0..settings.folds).map(move |k| (g, k)))
         .collect();
     // One task: one γ and one fold, C increasing, warm-started.
+    // `with_max_len(1)`: every task can be stolen on its own, so the pool
+    // stays busy to the end however unequal the tasks are.
     let results: Vec<Result<Vec<FoldOutcome>, CvError>> = tasks
         .par_iter()
+        .with_max_len(1)
         .map(|&(g, k)| {
             let split = &splits[k];
             let mut learner = learner.clone();
