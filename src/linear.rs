@@ -321,6 +321,7 @@ fn solve_binary<M: RowMatrix + ?Sized>(
     y: &[f64],
     options: &LinearOptions,
     progress: Option<&(dyn Fn(&Progress) + Sync)>,
+    cancel: Option<&std::sync::atomic::AtomicBool>,
 ) -> Result<BinarySolve, TrainError> {
     let f = &options.formulation;
     let upper: Vec<f64> = y.iter().map(|&yi| f.upper_bound(yi)).collect();
@@ -331,7 +332,7 @@ fn solve_binary<M: RowMatrix + ?Sized>(
         shift: &shift,
         bias: options.bias.solver_bias(),
     };
-    let s = solvers::solve_cd(rows, &problem, &options.cd, progress)?;
+    let s = solvers::solve_cd_cancellable(rows, &problem, &options.cd, progress, cancel)?;
     let info = LinearSolveInfo {
         bias_mode: options.bias,
         w_norm: s.w.iter().map(|v| v * v).sum::<f64>().sqrt(),
@@ -369,10 +370,22 @@ pub fn train_linear(
     options: &LinearOptions,
     progress: Option<&(dyn Fn(&Progress) + Sync)>,
 ) -> Result<LinearTrained, TrainError> {
+    train_linear_cancellable(data, options, progress, None)
+}
+
+/// [`train_linear`] with cooperative cancellation: when `cancel` is set
+/// the solver stops at the start of its next pass with
+/// [`solvers::Status::Interrupted`] and the iterate reached is returned.
+pub fn train_linear_cancellable(
+    data: &Dataset,
+    options: &LinearOptions,
+    progress: Option<&(dyn Fn(&Progress) + Sync)>,
+    cancel: Option<&std::sync::atomic::AtomicBool>,
+) -> Result<LinearTrained, TrainError> {
     options.validate()?;
     let labels = data.binary_labels()?;
     let rows = SolverRows::new(&data.features)?;
-    let b = solve_binary(&rows.csr()?, &labels.y, options, progress)?;
+    let b = solve_binary(&rows.csr()?, &labels.y, options, progress, cancel)?;
     Ok(LinearTrained {
         model: b.model,
         formulation: options.formulation,
@@ -462,7 +475,7 @@ pub fn train_one_vs_rest(data: &Dataset, options: &LinearOptions) -> Result<OneV
         .par_iter()
         .map(|&class| {
             let y = ovr_signs(&data.labels, class);
-            let b = solve_binary(&csr, &y, options, None)?;
+            let b = solve_binary(&csr, &y, options, None, None)?;
             Ok(OvrClass {
                 class,
                 model: b.model,

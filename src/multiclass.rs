@@ -57,7 +57,7 @@ use crate::model::{LabelMapping, Model, SupportVector};
 use crate::model_io::{
     self, LibsvmFile, LibsvmWriteError, ModelError, ModelErrorKind, ModelFormat,
 };
-use crate::train::{train_with, SolveSummary, SolverKind, TrainError, TrainOptions};
+use crate::train::{SolveSummary, SolverKind, TrainError, TrainOptions};
 use crate::verify::Certificate;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -367,13 +367,26 @@ pub fn sub_dataset(
 }
 
 /// Trains a multiclass SVM with `strategy`, each sub-problem with
-/// [`train_with`] and `solver` (SMO or PG; CD is refused) and certified on
+/// [`crate::train::train_with`] and `solver` (SMO or PG; CD is refused) and certified on
 /// its own rows. Fewer than two classes is an error.
 pub fn train_multiclass(
     data: &Dataset,
     options: &TrainOptions,
     strategy: MulticlassStrategy,
     solver: SolverKind,
+) -> Result<MulticlassTrained, TrainError> {
+    train_multiclass_cancellable(data, options, strategy, solver, None)
+}
+
+/// [`train_multiclass`] with cooperative cancellation: every sub-problem's
+/// solver polls `cancel` and stops with `Status::Interrupted` once it is
+/// set (sub-problems not yet started stop at once).
+pub fn train_multiclass_cancellable(
+    data: &Dataset,
+    options: &TrainOptions,
+    strategy: MulticlassStrategy,
+    solver: SolverKind,
+    cancel: Option<&std::sync::atomic::AtomicBool>,
 ) -> Result<MulticlassTrained, TrainError> {
     if solver == SolverKind::Cd {
         return Err(TrainError::Option(
@@ -401,7 +414,11 @@ pub fn train_multiclass(
                 .map(|(r, &c)| (r, if c == i { 1.0 } else { -1.0 }))
                 .unzip();
             let sub = sub_dataset(data, &rows, y)?;
-            let trained = train_with(&sub, options, solver, None)?;
+            let control = crate::train::SolveControl {
+                cancel,
+                ..Default::default()
+            };
+            let trained = crate::train::train_controlled(&sub, options, solver, control)?;
             let certificate = crate::certify(&sub.features, &trained);
             let mut model = trained.model;
             model.labels = LabelMapping {

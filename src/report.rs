@@ -157,6 +157,9 @@ pub enum ReportStatus {
     /// (possible only with a kernel that is not positive semidefinite, such
     /// as some sigmoid kernels).
     Unbounded,
+    /// The run was interrupted (Ctrl-C); the iterate reached is reported
+    /// and certified.
+    Interrupted,
 }
 
 impl From<Status> for ReportStatus {
@@ -166,19 +169,21 @@ impl From<Status> for ReportStatus {
             Status::MaxIterations => ReportStatus::MaxIterations,
             Status::TimeLimit => ReportStatus::TimeLimit,
             Status::Unbounded => ReportStatus::Unbounded,
+            Status::Interrupted => ReportStatus::Interrupted,
         }
     }
 }
 
 impl ReportStatus {
     /// The name written in the report (`converged`, `max_iterations`,
-    /// `time_limit`, `unbounded`).
+    /// `time_limit`, `unbounded`, `interrupted`).
     pub fn as_str(self) -> &'static str {
         match self {
             ReportStatus::Converged => "converged",
             ReportStatus::MaxIterations => "max_iterations",
             ReportStatus::TimeLimit => "time_limit",
             ReportStatus::Unbounded => "unbounded",
+            ReportStatus::Interrupted => "interrupted",
         }
     }
 }
@@ -261,6 +266,19 @@ pub struct Report {
     /// What the linear CD solver reports of itself (bias mode, ‖w‖, nonzeros
     /// of w, its own stopping measure); `null` for the kernel solvers.
     pub linear: Option<LinearSolveInfo>,
+    /// The model the solve started from (`--init`); `null` for a cold
+    /// start from `α = 0`.
+    #[serde(default)]
+    pub warm_start: Option<WarmStartReport>,
+}
+
+/// The starting point of a warm-started solve (`solve --init`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WarmStartReport {
+    /// The model file, as given.
+    pub path: String,
+    /// Its support vectors, each matched to a row of the data.
+    pub support_vectors: usize,
 }
 
 impl Report {
@@ -317,6 +335,7 @@ impl Report {
             n_bounded_sv: certificate.n_bounded_sv,
             training_accuracy: certificate.training_accuracy,
             linear: None,
+            warm_start: None,
         }
     }
 
@@ -484,6 +503,7 @@ mod tests {
             Status::MaxIterations,
             Status::TimeLimit,
             Status::Unbounded,
+            Status::Interrupted,
         ] {
             let r = ReportStatus::from(s);
             assert_eq!(r.as_str(), s.as_str());
@@ -611,6 +631,7 @@ mod tests {
             "n_bounded_sv",
             "training_accuracy",
             "linear",
+            "warm_start",
         ];
         expected.sort_unstable();
         assert_eq!(keys, expected);

@@ -11,7 +11,7 @@
 //! and on a9a with the linear kernel it needed 17 303 products to SMO's
 //! 72 209 pair steps, about twice SMO's time — so it is never picked
 //! automatically. It remains the choice for polishing a warm start
-//! ([`train_from`]) and for [`train_to_gap`].
+//! ([`train_controlled`] with a starting point) and for [`train_to_gap`].
 //!
 //! [`train_to_gap`] stops on the certificate instead of the violation: it
 //! tightens the tolerance and resumes until the verifier's relative gap is
@@ -24,6 +24,7 @@ use crate::model::{LabelMapping, Model};
 use crate::verify::Certificate;
 use serde::{Deserialize, Serialize};
 use solvers::{PgSettings, Progress, SetupError, SmoSettings, Status};
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 /// A dual solver.
@@ -149,6 +150,33 @@ pub fn pg_settings(smo: &SmoSettings) -> PgSettings {
     }
 }
 
+/// How a kernel solve starts, reports and may be stopped early: everything
+/// of a run that is not plain settings.
+#[derive(Clone, Copy, Default)]
+pub struct SolveControl<'a> {
+    /// A starting `α`, one entry per training row (e.g. from
+    /// [`crate::warm::alpha_from_model`], or the solution for a neighbouring
+    /// `C`); the solver projects it onto the feasible set. `None`: cold
+    /// start from 0.
+    pub initial: Option<&'a [f64]>,
+    /// Called about once a second during long solves.
+    pub progress: Option<&'a (dyn Fn(&Progress) + Sync)>,
+    /// Cooperative cancellation: when set (e.g. by a Ctrl-C handler) the
+    /// solver stops with [`Status::Interrupted`] and the iterate reached is
+    /// returned as a model like any other.
+    pub cancel: Option<&'a AtomicBool>,
+}
+
+impl std::fmt::Debug for SolveControl<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SolveControl")
+            .field("initial", &self.initial.map(<[f64]>::len))
+            .field("progress", &self.progress.is_some())
+            .field("cancel", &self.cancel)
+            .finish()
+    }
+}
+
 /// Trains a binary SVM on `data` with a kernel solver, SMO or PG (both
 /// take the tolerance and limits of `options.smo`). For CD use
 /// [`crate::linear::train_linear`], which solves with `w` kept explicitly.
@@ -158,13 +186,19 @@ pub fn train_with(
     solver: SolverKind,
     progress: Option<&(dyn Fn(&Progress) + Sync)>,
 ) -> Result<Trained, TrainError> {
-    train_from(data, options, solver, None, progress)
+    train_controlled(
+        data,
+        options,
+        solver,
+        SolveControl {
+            progress,
+            ..SolveControl::default()
+        },
+    )
 }
 
-/// [`train_with`] from a starting point: `initial` (one entry per training
-/// row) is projected onto the feasible set first, so any vector of the
-/// right length will do — a previous solution for other parameters, or
-/// one stopped by a limit.
+/// [`train_with`] from a starting point and with a cancellation flag (see
+/// [`SolveControl`]). A starting point of the wrong length is an error.
 ///
 /// PG multiplies by `Q` in every iteration: for a non-linear kernel it
 /// builds the dense `Q` once ([`DenseDualHessian`], in parallel) when its
@@ -172,53 +206,51 @@ pub fn train_with(
 /// SMO gives its column cache), and otherwise recomputes kernel rows
 /// blockwise in each product; the linear kernel's product is `O(nnz)`
 /// without `Q`.
-pub fn train_from(
+pub fn train_controlled(
     data: &Dataset,
     options: &TrainOptions,
     solver: SolverKind,
-    initial: Option<&[f64]>,
-    progress: Option<&(dyn Fn(&Progress) + Sync)>,
+    control: SolveControl<'_>,
 ) -> Result<Trained, TrainError> {
+    let progress = control.progress;
     options.formulation.validate().map_err(TrainError::Option)?;
     options.kernel.validate().map_err(TrainError::Option)?;
     options.smo.validate()?;
     let labels = data.binary_labels()?;
-    if let Some(v) = initial {
-        if v.len() != data.len() {
+    let kernel = KernelMatrix::new(&data.features, options.kernel);
+    let dense = match (solver, options.kernel) {
+        (SolverKind::Pg, Kernel::Linear) | (SolverKind::Smo | SolverKind::Cd, _) => None,
+        (SolverKind::Pg, _) => DenseDualHessian::new(
+            &kernel,
+            &labels.y,
+            &options.formulation,
+            options.smo.cache_bytes,
+        )
+        .ok(),
+    };
+    let q = DualHessian::new(kernel, &labels.y, &options.formulation);
+    let dual = DualData::new(&options.formulation, &labels.y);
+    if let Some(init) = control.initial {
+        if init.len() != data.len() {
             return Err(TrainError::Option(format!(
-                "the initial point has {} entries for {} training rows",
-                v.len(),
+                "the starting point has {} entries but the data has {} rows",
+                init.len(),
                 data.len()
             )));
         }
     }
-    let kernel = KernelMatrix::new(&data.features, options.kernel);
-    let dual = DualData::new(&options.formulation, &labels.y);
-    let problem = dual.problem(initial);
+    let problem = dual.problem(control.initial);
     let solution = match solver {
         SolverKind::Smo => {
-            let q = DualHessian::new(kernel, &labels.y, &options.formulation);
-            solvers::solve_smo(&q, &problem, &options.smo, progress)?
+            solvers::solve_smo_cancellable(&q, &problem, &options.smo, progress, control.cancel)?
         }
         SolverKind::Pg => {
             let settings = pg_settings(&options.smo);
-            let dense = match options.kernel {
-                Kernel::Linear => None,
-                _ => DenseDualHessian::new(
-                    &kernel,
-                    &labels.y,
-                    &options.formulation,
-                    options.smo.cache_bytes,
-                )
-                .ok(),
+            let q: &dyn solvers::QMatrix = match &dense {
+                Some(d) => d,
+                None => &q,
             };
-            match dense {
-                Some(q) => solvers::solve_pg(&q, &problem, &settings, progress)?,
-                None => {
-                    let q = DualHessian::new(kernel, &labels.y, &options.formulation);
-                    solvers::solve_pg(&q, &problem, &settings, progress)?
-                }
-            }
+            solvers::solve_pg_cancellable(q, &problem, &settings, progress, control.cancel)?
         }
         SolverKind::Cd => {
             return Err(TrainError::Option(
@@ -283,7 +315,7 @@ pub fn train_to_gap(
     options: &TrainOptions,
     solver: SolverKind,
     target_gap: f64,
-    progress: Option<&(dyn Fn(&Progress) + Sync)>,
+    control: SolveControl<'_>,
 ) -> Result<CertifiedTraining, TrainError> {
     if !(target_gap.is_finite() && target_gap > 0.0) {
         return Err(TrainError::Option(format!(
@@ -292,7 +324,7 @@ pub fn train_to_gap(
     }
     let start = Instant::now();
     let mut round_options = options.clone();
-    let mut trained = train_from(data, &round_options, solver, None, progress)?;
+    let mut trained = train_controlled(data, &round_options, solver, control)?;
     let mut iterations = trained.summary.iterations;
     let mut elapsed = trained.summary.elapsed;
     let mut rounds = 1;
@@ -324,7 +356,15 @@ pub fn train_to_gap(
         }
         round_options.smo.tol = (round_options.smo.tol / 10.0).max(MIN_TOL);
         let alpha = std::mem::take(&mut trained.alpha);
-        trained = train_from(data, &round_options, solver, Some(&alpha), progress)?;
+        trained = train_controlled(
+            data,
+            &round_options,
+            solver,
+            SolveControl {
+                initial: Some(&alpha),
+                ..control
+            },
+        )?;
         iterations += trained.summary.iterations;
         elapsed += trained.summary.elapsed;
         rounds += 1;

@@ -13,7 +13,9 @@ use svm_dual::kernel::{Kernel, KernelMatrix};
 use svm_dual::solvers::{
     kkt, solve_pg, solve_smo, PgSettings, QMatrix, SmoSettings, Solution, Status,
 };
-use svm_dual::train::{default_gamma, train_to_gap, train_with, SolverKind, TrainOptions};
+use svm_dual::train::{
+    default_gamma, train_to_gap, train_with, SolveControl, SolverKind, TrainOptions,
+};
 
 fn load(name: &str) -> (Dataset, Vec<f64>) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -332,7 +334,7 @@ fn target_gap_is_reached_by_tightening_the_tolerance() {
             loose_gap > target,
             "{solver:?}: tol 0.5 already gives {loose_gap:e}"
         );
-        let c = train_to_gap(&data, &options, solver, target, None).unwrap();
+        let c = train_to_gap(&data, &options, solver, target, SolveControl::default()).unwrap();
         assert_eq!(c.trained.summary.status, Status::Converged);
         assert!(c.rounds > 1, "{solver:?}: {} round(s)", c.rounds);
         assert!(c.final_tol < options.smo.tol);
@@ -352,5 +354,12 @@ fn target_gap_is_reached_by_tightening_the_tolerance() {
         kernel: Kernel::Linear,
         smo: SmoSettings::default(),
     };
-    assert!(train_to_gap(&data, &options, SolverKind::Smo, 0.0, None).is_err());
+    assert!(train_to_gap(
+        &data,
+        &options,
+        SolverKind::Smo,
+        0.0,
+        SolveControl::default()
+    )
+    .is_err());
 }

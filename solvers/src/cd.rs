@@ -83,8 +83,10 @@
 //! in index order, so the result is bit-identical for any rayon pool size.
 
 use crate::kkt;
+use crate::solution::cancelled;
 use crate::{Progress, SetupError, Status};
 use rayon::prelude::*;
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 /// The gap is evaluated every this many passes when [`CdSettings::gap_tol`]
@@ -430,6 +432,7 @@ struct Cd<'a, M: RowMatrix + ?Sized> {
     active: usize,
     rng: SplitMix64,
     updates: u64,
+    cancel: Option<&'a AtomicBool>,
 }
 
 /// Solves the linear dual by coordinate descent (see the module doc).
@@ -443,6 +446,19 @@ pub fn solve_cd<M: RowMatrix + ?Sized>(
     problem: &CdProblem<'_>,
     settings: &CdSettings,
     progress: Option<&(dyn Fn(&Progress) + Sync)>,
+) -> Result<CdSolution, SetupError> {
+    solve_cd_cancellable(x, problem, settings, progress, None)
+}
+
+/// [`solve_cd`] with cooperative cancellation: when `cancel` is set the
+/// solve stops at the start of its next pass with [`Status::Interrupted`]
+/// and returns the current iterate (feasible).
+pub fn solve_cd_cancellable<M: RowMatrix + ?Sized>(
+    x: &M,
+    problem: &CdProblem<'_>,
+    settings: &CdSettings,
+    progress: Option<&(dyn Fn(&Progress) + Sync)>,
+    cancel: Option<&AtomicBool>,
 ) -> Result<CdSolution, SetupError> {
     let start = Instant::now();
     settings.validate()?;
@@ -469,6 +485,7 @@ pub fn solve_cd<M: RowMatrix + ?Sized>(
         active: n,
         rng: SplitMix64(settings.seed),
         updates: 0,
+        cancel,
     };
     let equality = problem.bias == CdBias::Unregularized;
     let mut out = if equality {
@@ -667,6 +684,9 @@ impl<M: RowMatrix + ?Sized> Cd<'_, M> {
     ) -> Option<Status> {
         if settings.max_passes.is_some_and(|m| passes >= m) {
             return Some(Status::MaxIterations);
+        }
+        if cancelled(self.cancel) {
+            return Some(Status::Interrupted);
         }
         let now = Instant::now();
         if settings

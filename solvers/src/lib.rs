@@ -60,12 +60,13 @@ pub mod solution;
 
 pub use block::{solve_block, solve_block_linear, BlockProblem, BlockSolution};
 pub use cd::{
-    solve_cd, CdBias, CdProblem, CdSettings, CdSolution, CsrRef, RowMatrix, SparseRow, StopMeasure,
+    solve_cd, solve_cd_cancellable, CdBias, CdProblem, CdSettings, CdSolution, CsrRef, RowMatrix,
+    SparseRow, StopMeasure,
 };
 pub use error::SetupError;
-pub use pg::{solve_pg, PgMethod, PgSettings};
+pub use pg::{solve_pg, solve_pg_cancellable, PgMethod, PgSettings};
 pub use problem::{Equality, QpProblem};
 pub use qmatrix::{DenseQ, QMatrix};
 pub use settings::SmoSettings;
-pub use smo::solve_smo;
+pub use smo::{solve_smo, solve_smo_cancellable};
 pub use solution::{Progress, Solution, Status};

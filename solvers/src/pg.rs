@@ -74,7 +74,9 @@
 use crate::kkt;
 use crate::problem::QpProblem;
 use crate::projection;
+use crate::solution::cancelled;
 use crate::{Progress, QMatrix, SetupError, Solution, Status};
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 /// The smallest and largest step lengths `s` (GVPM's `ρ_min`, `ρ_max`).
@@ -184,6 +186,20 @@ pub fn solve_pg(
     settings: &PgSettings,
     progress: Option<&(dyn Fn(&Progress) + Sync)>,
 ) -> Result<Solution, SetupError> {
+    solve_pg_cancellable(q, problem, settings, progress, None)
+}
+
+/// [`solve_pg`] with cooperative cancellation: when `cancel` is set the
+/// solve stops before its next iteration with [`Status::Interrupted`] and
+/// returns the current iterate (feasible; the methods are not monotone, so
+/// it is the last iterate, not necessarily the best).
+pub fn solve_pg_cancellable(
+    q: &dyn QMatrix,
+    problem: &QpProblem<'_>,
+    settings: &PgSettings,
+    progress: Option<&(dyn Fn(&Progress) + Sync)>,
+    cancel: Option<&AtomicBool>,
+) -> Result<Solution, SetupError> {
     let start = Instant::now();
     settings.validate()?;
     problem.validate(q.dim())?;
@@ -207,11 +223,12 @@ pub fn solve_pg(
     let mut pg = Pg::new(
         q,
         problem,
-        initial_point(problem, initial)?,
+        warm_start_point(problem, initial)?,
         settings,
         progress,
         start,
     )?;
+    pg.cancel = cancel;
     let max_diag = qd.iter().copied().fold(0.0, f64::max);
     let status = match settings.method {
         PgMethod::Gvpm | PgMethod::DaiFletcher => pg.run_spectral(max_diag)?,
@@ -226,7 +243,7 @@ pub fn solve_pg(
 /// ([`repair_equality`]), because the computed projection would move the
 /// variables at a bound off it by the rounding of the multiplier, and a
 /// warm start from a solution would no longer be one.
-fn initial_point(problem: &QpProblem<'_>, v: &[f64]) -> Result<Vec<f64>, SetupError> {
+pub(crate) fn warm_start_point(problem: &QpProblem<'_>, v: &[f64]) -> Result<Vec<f64>, SetupError> {
     let (l, u) = (problem.lower, problem.upper);
     let in_box = (0..v.len()).all(|i| l[i] <= v[i] && v[i] <= u[i]);
     if let (true, Some(eq)) = (in_box, problem.equality) {
@@ -304,6 +321,7 @@ struct Pg<'a, 'p> {
     problem: &'a QpProblem<'p>,
     settings: &'a PgSettings,
     progress: Option<&'a (dyn Fn(&Progress) + Sync)>,
+    cancel: Option<&'a AtomicBool>,
     start: Instant,
     last_report: Instant,
     n: usize,
@@ -359,6 +377,7 @@ impl<'a, 'p> Pg<'a, 'p> {
             problem,
             settings,
             progress,
+            cancel: None,
             start,
             last_report: start,
             n,
@@ -413,6 +432,9 @@ impl<'a, 'p> Pg<'a, 'p> {
     fn check(&mut self) -> Result<Option<Status>, SetupError> {
         if self.settings.max_iter.is_some_and(|m| self.iterations >= m) {
             return Ok(Some(Status::MaxIterations));
+        }
+        if cancelled(self.cancel) {
+            return Ok(Some(Status::Interrupted));
         }
         let now = Instant::now();
         if self

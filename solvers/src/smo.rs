@@ -38,7 +38,9 @@ use crate::cache::ColumnCache;
 use crate::kkt;
 use crate::problem::QpProblem;
 use crate::projection;
+use crate::solution::cancelled;
 use crate::{Progress, QMatrix, SetupError, SmoSettings, Solution, Status};
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 /// The curvature used when `aₜ ≤ 0` (LIBSVM's `TAU`).
@@ -93,6 +95,21 @@ pub fn solve_smo(
     settings: &SmoSettings,
     progress: Option<&(dyn Fn(&Progress) + Sync)>,
 ) -> Result<Solution, SetupError> {
+    solve_smo_cancellable(q, problem, settings, progress, None)
+}
+
+/// [`solve_smo`] with cooperative cancellation: when `cancel` is set (by
+/// another thread or a signal handler) the solve stops before its next
+/// iteration with [`Status::Interrupted`] and returns the current iterate,
+/// feasible, with its gradient made exact on all variables — the best point
+/// so far, since every SMO step decreases the objective.
+pub fn solve_smo_cancellable(
+    q: &dyn QMatrix,
+    problem: &QpProblem<'_>,
+    settings: &SmoSettings,
+    progress: Option<&(dyn Fn(&Progress) + Sync)>,
+    cancel: Option<&AtomicBool>,
+) -> Result<Solution, SetupError> {
     let start = Instant::now();
     settings.validate()?;
     problem.validate(q.dim())?;
@@ -107,24 +124,30 @@ pub fn solve_smo(
     }
     let alpha0 = initial_point(problem)?;
     let mut smo = Smo::new(q, problem, qd, alpha0, settings);
-    let (status, iterations) = smo.run(settings, progress, start);
+    let (status, iterations) = smo.run(settings, progress, cancel, start);
     Ok(smo.finish(problem, status, iterations, start))
 }
 
 /// The starting point: `problem.initial` (or 0) projected onto the feasible
-/// set.
+/// set. A point that is already feasible up to rounding in `yᵀα` is kept
+/// as it is (see [`crate::pg`]'s `initial_point`), so that resuming from a
+/// previous iterate resumes from exactly that iterate.
 fn initial_point(problem: &QpProblem<'_>) -> Result<Vec<f64>, SetupError> {
-    let zeros;
-    let v = match problem.initial {
-        Some(v) => v,
+    match problem.initial {
+        Some(v) => crate::pg::warm_start_point(problem, v),
         None => {
-            zeros = vec![0.0; problem.dim()];
-            &zeros
+            let zeros = vec![0.0; problem.dim()];
+            match problem.equality {
+                Some(eq) => {
+                    projection::project(&zeros, eq.signs, eq.rhs, problem.lower, problem.upper)
+                }
+                None => Ok(projection::project_box(
+                    &zeros,
+                    problem.lower,
+                    problem.upper,
+                )),
+            }
         }
-    };
-    match problem.equality {
-        Some(eq) => projection::project(v, eq.signs, eq.rhs, problem.lower, problem.upper),
-        None => Ok(projection::project_box(v, problem.lower, problem.upper)),
     }
 }
 
@@ -221,6 +244,7 @@ impl<'a> Smo<'a> {
         &mut self,
         settings: &SmoSettings,
         progress: Option<&(dyn Fn(&Progress) + Sync)>,
+        cancel: Option<&AtomicBool>,
         start: Instant,
     ) -> (Status, u64) {
         let shrink_every = self.n.clamp(1, 1000) as u64;
@@ -230,6 +254,9 @@ impl<'a> Smo<'a> {
         let status = loop {
             if settings.max_iter.is_some_and(|m| iterations >= m) {
                 break Status::MaxIterations;
+            }
+            if cancelled(cancel) {
+                break Status::Interrupted;
             }
             if iterations % 16 == 0 {
                 let now = Instant::now();

@@ -1,7 +1,15 @@
 //! What a solver returns: the point, how it ended, and its own optimality
 //! measure.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+
+/// Whether the caller asked the solve to stop: the flag, when given, is
+/// polled between iterations (cooperative cancellation; settings stay plain
+/// data, the flag is passed beside them).
+pub(crate) fn cancelled(cancel: Option<&AtomicBool>) -> bool {
+    cancel.is_some_and(|c| c.load(Ordering::Relaxed))
+}
 
 /// How a solve ended. Reaching a limit is a status, not an error: the
 /// solution is still feasible and can be certified.
@@ -16,6 +24,9 @@ pub enum Status {
     /// The objective decreases without bound along a feasible ray (possible
     /// only when some `uᵢ = +∞` and `Q` is singular along that ray).
     Unbounded,
+    /// The caller's cancellation flag was set (e.g. on Ctrl-C); the point
+    /// returned is the last iterate, feasible.
+    Interrupted,
 }
 
 impl Status {
@@ -26,6 +37,7 @@ impl Status {
             Status::MaxIterations => "max_iterations",
             Status::TimeLimit => "time_limit",
             Status::Unbounded => "unbounded",
+            Status::Interrupted => "interrupted",
         }
     }
 }

@@ -327,3 +327,30 @@ fn setup_errors() {
     assert!(CsrRef::new(&[0, 1], &[3], &[1.0], 3).is_err());
     assert!(CsrRef::new(&[0, 2], &[0], &[1.0], 3).is_err());
 }
+
+#[test]
+fn a_set_cancellation_flag_interrupts_before_the_next_pass() {
+    let c = case(5, 60, 8);
+    let n = c.y.len();
+    let (upper, shift) = loss(true, n);
+    let flag = std::sync::atomic::AtomicBool::new(true);
+    for bias in [CdBias::None, CdBias::Unregularized] {
+        let problem = CdProblem {
+            signs: &c.y,
+            upper: &upper,
+            shift: &shift,
+            bias,
+        };
+        let settings = CdSettings::default();
+        let s =
+            solvers::solve_cd_cancellable(&c.x(), &problem, &settings, None, Some(&flag)).unwrap();
+        assert_eq!(s.status, Status::Interrupted);
+        assert_eq!(s.passes, 0);
+        assert!(s.alpha.iter().zip(&upper).all(|(a, u)| *a >= 0.0 && a <= u));
+        // Unset, the same call runs to convergence.
+        let unset = std::sync::atomic::AtomicBool::new(false);
+        let s =
+            solvers::solve_cd_cancellable(&c.x(), &problem, &settings, None, Some(&unset)).unwrap();
+        assert_eq!(s.status, Status::Converged);
+    }
+}

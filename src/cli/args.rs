@@ -42,6 +42,7 @@ pub enum Command {
     /// objectives, relative gap, time). The JSON report is written only when
     /// --report is given (`--report -` for stdout). Exit codes: 0 converged,
     /// 3 an iteration or time limit was reached (outputs still written),
+    /// 130 interrupted by Ctrl-C (outputs of the iterate reached written),
     /// 2 bad arguments or bad input, 1 other failures.
     Solve(SolveArgs),
     /// Predict labels with a model (our JSON or LIBSVM's text format).
@@ -57,6 +58,21 @@ pub enum Command {
     /// --report. Exit codes: 0 the certificate was computed (whatever the
     /// gap), 2 bad arguments, model or data, 1 other failures.
     Verify(super::verify_cmd::VerifyArgs),
+    /// Stratified K-fold cross-validation with the options of `solve`.
+    ///
+    /// Prints the accuracy (correct held-out predictions over all rows, as
+    /// `svm-train -v K`) and each fold on stdout; the JSON report
+    /// (docs/cv.md) only with --report. Exit codes: 0 done, 3 some fold's
+    /// solve stopped at a limit, 2 bad arguments or data, 1 other failures.
+    Cv(super::cv_cmd::CvArgs),
+    /// Grid search over C and gamma (log2 ranges as LIBSVM's grid.py) by
+    /// cross-validation, in parallel, warm-starting along increasing C.
+    ///
+    /// Prints a table of accuracies (rows log2 C, columns log2 gamma, the
+    /// best marked `*`) on stdout; the JSON report (docs/cv.md) with
+    /// --report; with --model the model trained on all the data at the best
+    /// point. Exit codes as for cv.
+    Grid(super::cv_cmd::GridArgs),
 }
 
 /// `--format`.
@@ -256,6 +272,12 @@ pub struct SolveArgs {
     /// read by svm-predict: binary and one-vs-one models, integer labels).
     #[arg(long, value_enum, value_name = "FORMAT", default_value = "json")]
     pub model_format: ModelFormatArg,
+    /// Start from the dual solution of this model (ours or LIBSVM's) instead
+    /// of 0, projected onto the feasible set: resumes a run stopped by a
+    /// limit or Ctrl-C, or warm-starts from another C. Its support vectors
+    /// must be rows of --data. smo and pg only; binary data only.
+    #[arg(long, value_name = "FILE")]
+    pub init: Option<PathBuf>,
     /// No progress lines and no summary on stderr (errors are still shown).
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -347,6 +369,8 @@ pub struct SolveOptions {
     pub model: Option<PathBuf>,
     /// The model file's format.
     pub model_format: ModelFormat,
+    /// `--init`: the model whose `α` starts the solve.
+    pub init: Option<PathBuf>,
     /// Suppress progress and summary.
     pub quiet: bool,
 }
@@ -630,6 +654,20 @@ impl SolveArgs {
         if self.threads == Some(0) {
             return Err(bad("--threads", "must be at least 1"));
         }
+        if let Some(init) = &self.init {
+            if solver.resolve(&kernel.resolve(1.0)) == SolverKind::Cd {
+                return Err(bad(
+                    "--init",
+                    "warm starts apply to the smo and pg solvers (add --solver smo)",
+                ));
+            }
+            if !init.is_file() {
+                return Err(bad(
+                    "--init",
+                    format_args!("{} is not a readable file", init.display()),
+                ));
+            }
+        }
 
         let report = match self.report {
             None => None,
@@ -683,6 +721,7 @@ impl SolveArgs {
             report,
             model: self.model,
             model_format: self.model_format.into(),
+            init: self.init,
             quiet: self.quiet,
         })
     }

@@ -8,11 +8,14 @@
 //!    one-line summary.
 //!
 //! Exit codes: 0 converged; 3 stopped before converging (a limit was
-//! reached, or the dual is unbounded; outputs still written);
+//! reached, or the dual is unbounded; outputs still written); 130
+//! interrupted by Ctrl-C (outputs of the iterate reached still written);
 //! 2 bad arguments or bad input; 1 any other failure (e.g. an output file
 //! could not be written).
 
 pub mod args;
+pub mod cv_cmd;
+pub mod init;
 pub mod output;
 pub mod predict;
 pub mod run;
@@ -41,6 +44,11 @@ pub const EXIT_BAD_INPUT: u8 = 2;
 /// limit was reached, or the dual was found unbounded); the outputs are
 /// still written.
 pub const EXIT_LIMIT: u8 = 3;
+/// Exit status: the solve was interrupted by Ctrl-C (SIGINT), 128 + 2 as
+/// shells report a process killed by SIGINT; the outputs of the iterate
+/// reached are still written. A second Ctrl-C exits at once, with the same
+/// code, writing nothing.
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// Everything that stops a run, with the exit code it maps to.
 #[derive(Debug)]
@@ -110,6 +118,7 @@ pub fn status_exit_code(status: ReportStatus) -> u8 {
         ReportStatus::MaxIterations | ReportStatus::TimeLimit | ReportStatus::Unbounded => {
             EXIT_LIMIT
         }
+        ReportStatus::Interrupted => EXIT_INTERRUPTED,
     }
 }
 
@@ -123,6 +132,8 @@ pub fn main() -> ExitCode {
             .and_then(|options| run::solve_and_deliver(&options)),
         args::Command::Predict(raw) => predict::run(raw).map(|()| EXIT_SUCCESS),
         args::Command::Verify(raw) => verify_cmd::run(raw).map(|()| EXIT_SUCCESS),
+        args::Command::Cv(raw) => cv_cmd::run_cv(raw),
+        args::Command::Grid(raw) => cv_cmd::run_grid(raw),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -8,19 +8,21 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
+use std::sync::atomic::AtomicBool;
 use svm_dual::data::{read_path, BinaryLabels, Dataset};
 use svm_dual::formulation::Formulation;
 use svm_dual::linear::{self, LinearBias, LinearOptions};
 use svm_dual::model::Model;
-use svm_dual::multiclass::{train_multiclass, AnyModel, MulticlassModel};
+use svm_dual::multiclass::{train_multiclass_cancellable, AnyModel, MulticlassModel};
 use svm_dual::multiclass_dual::{
     train_joint, JointModel, JointOptions, JointReport, JointSolver, MulticlassChoice,
 };
-use svm_dual::report::{MulticlassReport, Report, SolverReport, Timings};
+use svm_dual::report::{MulticlassReport, Report, SolverReport, Timings, WarmStartReport};
 use svm_dual::solvers::CdSettings;
 use svm_dual::solvers::Progress;
 use svm_dual::train::{
-    default_gamma, train_to_gap, train_with, SolverChoice, SolverKind, TrainOptions,
+    default_gamma, train_controlled, train_to_gap, SolveControl, SolverChoice, SolverKind,
+    TrainOptions,
 };
 use svm_dual::verify_joint::JointMethod;
 
@@ -147,12 +149,22 @@ fn solve_multiclass(
     data: Dataset,
     load: std::time::Duration,
     start: Instant,
+    cancel: Option<&AtomicBool>,
 ) -> Result<Solved, CliError> {
     if options.target_gap.is_some() {
         return Err(CliError::Argument(format!(
             "invalid value for --target-gap: applies to binary problems only ({} has {} labels)",
             options.data.display(),
             data.classes().len()
+        )));
+    }
+    if let Some(init) = &options.init {
+        return Err(CliError::Argument(format!(
+            "invalid value for --init: warm starts apply to binary data; {} has {} labels \
+             (and {} would be one model per sub-problem)",
+            options.data.display(),
+            data.classes().len(),
+            init.display()
         )));
     }
     if !options.weights.is_empty() {
@@ -186,7 +198,7 @@ fn solve_multiclass(
             ))
         }
     };
-    let trained = train_multiclass(&data, &train_options, strategy, solver)?;
+    let trained = train_multiclass_cancellable(&data, &train_options, strategy, solver, cancel)?;
     let solve = t.elapsed();
     let t = Instant::now();
     let predicted = trained.model.predict(&data.features);
@@ -231,6 +243,17 @@ fn solve_joint(
     load: std::time::Duration,
     start: Instant,
 ) -> Result<Solved, CliError> {
+    for (given, option) in [
+        (options.init.is_some(), "--init"),
+        (options.target_gap.is_some(), "--target-gap"),
+    ] {
+        if given {
+            return Err(CliError::Argument(format!(
+                "invalid value for {option}: not available with --multiclass {}",
+                method.name()
+            )));
+        }
+    }
     let kernel = options
         .kernel
         .resolve(default_gamma(data.features.n_cols()));
@@ -322,7 +345,7 @@ fn print_progress(p: &Progress) {
 
 /// CD settings from the shared tolerance and limits (`--max-iter` counts
 /// passes over the data for CD).
-fn cd_settings(options: &SolveOptions) -> CdSettings {
+pub fn cd_settings(options: &SolveOptions) -> CdSettings {
     CdSettings {
         tol: options.smo.tol,
         gap_tol: options.target_gap,
@@ -346,11 +369,25 @@ pub fn solve(options: &SolveOptions) -> Result<Solved, CliError> {
     let pool = builder
         .build()
         .map_err(|e| CliError::Threads(e.to_string()))?;
-    pool.install(|| solve_in_pool(options, start))
+    let interrupt = match super::init::interrupt_flag() {
+        Ok(flag) => Some(flag),
+        Err(warning) => {
+            if !options.quiet {
+                let _ = writeln!(std::io::stderr(), "warning: {warning}");
+            }
+            None
+        }
+    };
+    pool.install(|| solve_in_pool(options, start, interrupt.as_deref()))
 }
 
-/// The body of [`solve`], run inside the pool.
-fn solve_in_pool(options: &SolveOptions, start: Instant) -> Result<Solved, CliError> {
+/// The body of [`solve`], run inside the pool; `cancel` stops the solver
+/// (Ctrl-C).
+fn solve_in_pool(
+    options: &SolveOptions,
+    start: Instant,
+    cancel: Option<&AtomicBool>,
+) -> Result<Solved, CliError> {
     let t = Instant::now();
     let data: Dataset = read_path(&options.data, &options.format)?;
     let load = t.elapsed();
@@ -358,7 +395,22 @@ fn solve_in_pool(options: &SolveOptions, start: Instant) -> Result<Solved, CliEr
         return solve_joint(options, method, data, load, start);
     }
     if data.classes().len() > 2 {
-        return solve_multiclass(options, data, load, start);
+        return solve_multiclass(options, data, load, start, cancel);
+    }
+    let warm = match &options.init {
+        Some(path) => Some(super::init::warm_start(path, &data, &options.data)?),
+        None => None,
+    };
+    if let (Some(w), false) = (&warm, options.quiet) {
+        let _ = writeln!(
+            std::io::stderr(),
+            "warm start from {} ({} support vectors)",
+            options
+                .init
+                .as_ref()
+                .map_or(String::new(), |p| p.display().to_string()),
+            w.support_vectors
+        );
     }
 
     let labels = data.binary_labels()?;
@@ -388,28 +440,35 @@ fn solve_in_pool(options: &SolveOptions, start: Instant) -> Result<Solved, CliEr
     };
     let solver = options.solver.resolve(&kernel);
     let (trained, certificate, linear_info, solve, verify) = match solver {
-        SolverKind::Smo | SolverKind::Pg => match options.target_gap {
-            None => {
-                let trained = train_with(&data, &train_options, solver, progress)?;
-                let solve = t.elapsed();
-                let t = Instant::now();
-                let certificate = svm_dual::certify(&data.features, &trained);
-                (trained, certificate, None, solve, t.elapsed())
+        SolverKind::Smo | SolverKind::Pg => {
+            let control = SolveControl {
+                initial: warm.as_ref().map(|w| w.alpha.as_slice()),
+                progress,
+                cancel,
+            };
+            match options.target_gap {
+                None => {
+                    let trained = train_controlled(&data, &train_options, solver, control)?;
+                    let solve = t.elapsed();
+                    let t = Instant::now();
+                    let certificate = svm_dual::certify(&data.features, &trained);
+                    (trained, certificate, None, solve, t.elapsed())
+                }
+                Some(gap) => {
+                    // The certificate comes out of the loop that needed it;
+                    // its time is part of the solve.
+                    let c = train_to_gap(&data, &train_options, solver, gap, control)?;
+                    (c.trained, c.certificate, None, t.elapsed(), Duration::ZERO)
+                }
             }
-            Some(gap) => {
-                // The certificate comes out of the loop that needed it; its
-                // time is part of the solve.
-                let c = train_to_gap(&data, &train_options, solver, gap, progress)?;
-                (c.trained, c.certificate, None, t.elapsed(), Duration::ZERO)
-            }
-        },
+        }
         SolverKind::Cd => {
             let linear_options = LinearOptions {
                 formulation,
                 bias: LinearBias::for_formulation(&formulation, options.bias_feature)?,
                 cd: cd_settings(options),
             };
-            let lt = linear::train_linear(&data, &linear_options, progress)?;
+            let lt = linear::train_linear_cancellable(&data, &linear_options, progress, cancel)?;
             let solve = t.elapsed();
             let t = Instant::now();
             let certificate = linear::certify(&data.features, &lt);
@@ -441,6 +500,13 @@ fn solve_in_pool(options: &SolveOptions, start: Instant) -> Result<Solved, CliEr
     );
     report.solver = SolverReport::new(solver, &options.smo);
     report.linear = linear_info;
+    report.warm_start = match (&options.init, &warm) {
+        (Some(path), Some(w)) => Some(WarmStartReport {
+            path: path.display().to_string(),
+            support_vectors: w.support_vectors,
+        }),
+        _ => None,
+    };
     Ok(Solved::Binary(Box::new(Outcome {
         report,
         model: trained.model,

@@ -1,0 +1,189 @@
+//! `svm-dual cv` and `svm-dual grid` end to end (issue 7, item 3): the
+//! cross-validation accuracy against LIBSVM's `svm-train -v 5` (fixture from
+//! `scripts/cv_fixtures.sh`), the grid's report and thread-count
+//! independence, and bad arguments.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use tempfile::TempDir;
+
+fn dataset(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("datasets")
+        .join(name)
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(args: &[&str]) -> Run {
+    let out = Command::cargo_bin("svm-dual")
+        .expect("the svm-dual binary is built")
+        .args(args)
+        .output()
+        .expect("svm-dual runs");
+    Run {
+        code: out.status.code().expect("exits with a code"),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+#[test]
+fn cv_on_heart_scale_matches_svm_train_within_two_points() {
+    let fixture: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cv.json"),
+        )
+        .expect("fixture"),
+    )
+    .expect("fixture is JSON");
+    let libsvm = fixture["heart_scale_rbf_c1_cv5_accuracy_percent"]
+        .as_f64()
+        .unwrap();
+    let data = dataset("heart_scale");
+    // LIBSVM's C-SVC: hinge loss, C = 1, RBF with γ = 1/13, tol 1e-3.
+    let r = run(&["cv", "--data", s(&data), "--loss", "l1", "--report", "-"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let report: Value = serde_json::from_str(&r.stdout).expect("report on stdout");
+    assert_eq!(report["command"], "cv");
+    assert_eq!(report["folds"], 5);
+    assert_eq!(report["kernel"]["type"], "rbf");
+    let sizes: Vec<u64> = report["fold_sizes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert_eq!(sizes, vec![54; 5]);
+    let ours = 100.0 * report["best"]["accuracy"].as_f64().unwrap();
+    assert!(
+        (ours - libsvm).abs() <= 2.0,
+        "svm-dual cv {ours:.3}% vs svm-train -v 5 {libsvm}%"
+    );
+    // The table went to stderr since the report took stdout.
+    assert!(
+        r.stderr.contains("5-fold cross-validation accuracy"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// The points of a grid report without the timings.
+fn points_without_time(report: &Value) -> Vec<Value> {
+    report["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let mut p = p.clone();
+            for f in p["folds"].as_array_mut().unwrap() {
+                f.as_object_mut().unwrap().remove("seconds");
+            }
+            p
+        })
+        .collect()
+}
+
+#[test]
+fn grid_reports_every_point_the_same_for_any_thread_count() {
+    let dir = TempDir::new().unwrap();
+    let data = dataset("heart_scale");
+    let model = dir.path().join("best.json");
+    let mut reports = Vec::new();
+    for threads in ["1", "2"] {
+        let path = dir.path().join(format!("grid{threads}.json"));
+        let r = run(&[
+            "grid",
+            "--data",
+            s(&data),
+            "--loss",
+            "l1",
+            "--log2c",
+            "-1,3,2",
+            "--gamma-values",
+            "0.03,0.3",
+            "--threads",
+            threads,
+            "--report",
+            s(&path),
+            "--model",
+            s(&model),
+            "-q",
+        ]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        // The table: three C rows, two γ columns, one best cell.
+        assert_eq!(r.stdout.matches('*').count(), 1, "{}", r.stdout);
+        assert!(r.stdout.contains("best: C = "), "{}", r.stdout);
+        reports
+            .push(serde_json::from_str::<Value>(&std::fs::read_to_string(&path).unwrap()).unwrap());
+    }
+    let (a, b) = (&reports[0], &reports[1]);
+    assert_eq!(points_without_time(a), points_without_time(b));
+    assert_eq!(a["best"], b["best"]);
+    assert_eq!(a["threads"], 1);
+    assert_eq!(b["threads"], 2);
+    let points = a["points"].as_array().unwrap();
+    assert_eq!(points.len(), 6);
+    let cs: Vec<f64> = points.iter().map(|p| p["c"].as_f64().unwrap()).collect();
+    assert_eq!(cs, vec![0.5, 0.5, 2.0, 2.0, 8.0, 8.0]);
+    // The best is the most accurate point.
+    let best = a["best"]["accuracy"].as_f64().unwrap();
+    assert!(points
+        .iter()
+        .all(|p| p["accuracy"].as_f64().unwrap() <= best));
+    // Warm starts along C: the smallest C starts cold, the others warm.
+    for p in points {
+        let warm = p["c"].as_f64().unwrap() > 0.5;
+        assert!(p["folds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["warm_started"].as_bool() == Some(warm)));
+    }
+    // The best model was trained on all the data with the best C and γ.
+    let m: Value = serde_json::from_str(&std::fs::read_to_string(&model).unwrap()).unwrap();
+    assert_eq!(m["formulation"]["c"], a["best"]["c"]);
+    assert_eq!(m["kernel"]["gamma"], a["best"]["gamma"]);
+}
+
+#[test]
+fn bad_cv_and_grid_arguments_exit_2_naming_the_option() {
+    let data = dataset("heart_scale");
+    let d = s(&data);
+    for (args, needle) in [
+        (vec!["cv", "--data", d, "--folds", "1"], "--folds"),
+        (vec!["cv", "--data", d, "--folds", "271"], "folds"),
+        (vec!["cv", "--data", d, "--init", d], "--init"),
+        (vec!["cv", "--data", d, "--model", "m.json"], "--model"),
+        (vec!["grid", "--data", d, "--log2c", "1,2"], "--log2c"),
+        (vec!["grid", "--data", d, "--log2c", "5,1,1"], "--log2c"),
+        (
+            vec!["grid", "--data", d, "--c-values", "1,-2"],
+            "--c-values",
+        ),
+        (
+            vec![
+                "grid", "--data", d, "--kernel", "linear", "--log2g", "1,2,1",
+            ],
+            "linear",
+        ),
+        (
+            vec!["grid", "--data", d, "--gamma", "0.1", "--log2g", "1,2,1"],
+            "--gamma",
+        ),
+    ] {
+        let r = run(&args);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains(needle), "{args:?}: {}", r.stderr);
+        assert!(r.stdout.is_empty(), "{args:?}: {}", r.stdout);
+    }
+}
