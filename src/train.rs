@@ -10,9 +10,19 @@
 //! (all under a second) and over ten times SMO's on a9a with the linear
 //! kernel, so it is never picked automatically; it remains the choice for
 //! polishing a warm start.
+//!
+//! # Where `Q` lives
+//! SMO's memory budget is `SmoSettings::cache_bytes` (`--cache-mb`). When
+//! the whole `Q` fits in it (`8n²` bytes, e.g. `n ≤ 5180` for the default
+//! 200 MiB) it is built once, in parallel, from blocked matrix products of
+//! the (densified) features ([`DenseDualHessian`]) and SMO reads its
+//! columns from there — computing `n²` kernel values in blocks costs less
+//! than computing most columns one by one, as SMO ends up doing when
+//! nearly every variable is touched. Otherwise columns are computed on
+//! demand and kept in SMO's LRU column cache within the budget.
 
 use crate::data::{BinaryLabels, DataError, Dataset};
-use crate::formulation::{DualData, DualHessian, Formulation};
+use crate::formulation::{DenseDualHessian, DualData, DualHessian, Formulation};
 use crate::kernel::{Kernel, KernelMatrix};
 use crate::model::{LabelMapping, Model};
 use serde::{Deserialize, Serialize};
@@ -156,12 +166,30 @@ pub fn train_with(
     options.smo.validate()?;
     let labels = data.binary_labels()?;
     let kernel = KernelMatrix::new(&data.features, options.kernel);
-    let q = DualHessian::new(kernel, &labels.y, &options.formulation);
     let dual = DualData::new(&options.formulation, &labels.y);
     let problem = dual.problem(None);
+    let budget = options.smo.cache_bytes;
     let solution = match solver {
-        SolverKind::Smo => solvers::solve_smo(&q, &problem, &options.smo, progress)?,
-        SolverKind::Pg => solvers::solve_pg(&q, &problem, &pg_settings(&options.smo), progress)?,
+        SolverKind::Smo if DenseDualHessian::bytes(labels.y.len()) <= budget => {
+            // Q fits the cache budget: store it whole (built by blocked
+            // matrix products, see `KernelMatrix::dense`) and give SMO's
+            // column cache only its minimum of two columns.
+            let q = DenseDualHessian::new(&kernel, &labels.y, &options.formulation, budget)
+                .map_err(|e| TrainError::Option(e.to_string()))?;
+            let settings = SmoSettings {
+                cache_bytes: 0,
+                ..options.smo.clone()
+            };
+            solvers::solve_smo(&q, &problem, &settings, progress)?
+        }
+        SolverKind::Smo => {
+            let q = DualHessian::new(kernel, &labels.y, &options.formulation);
+            solvers::solve_smo(&q, &problem, &options.smo, progress)?
+        }
+        SolverKind::Pg => {
+            let q = DualHessian::new(kernel, &labels.y, &options.formulation);
+            solvers::solve_pg(&q, &problem, &pg_settings(&options.smo), progress)?
+        }
         SolverKind::Cd => {
             return Err(TrainError::Option(
                 "the CD solver trains through svm_dual::linear::train_linear".into(),

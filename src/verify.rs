@@ -6,7 +6,9 @@
 //! its gradient, its cache, nor [`crate::kernel::KernelMatrix`]: kernel
 //! values are recomputed here, row by row over the support vectors
 //! (sparse storage: merge/scatter dot products; dense storage: blocks of
-//! [`crate::linalg::gram_block`] mapped through [`Kernel::from_dot`]).
+//! [`crate::linalg::gram_block_seq`], one per task, so faer's own
+//! parallelism is not nested inside the row chunks), then mapped through
+//! [`Kernel::map_dots`] a row at a time.
 //!
 //! # What is computed
 //! ```text
@@ -64,7 +66,7 @@
 use crate::data::{Features, Row};
 use crate::formulation::{Formulation, Loss};
 use crate::kernel::Kernel;
-use crate::linalg::gram_block;
+use crate::linalg::gram_block_seq;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -252,28 +254,35 @@ fn sparse_values(
         // One zeroed scratch vector per rayon job, not per chunk: every
         // row clears what it scattered, so it is zero between rows.
         || {
-            if scatter {
+            let dense = if scatter {
                 vec![0.0; n_cols]
             } else {
                 Vec::new()
-            }
+            };
+            (dense, vec![0.0; sv.len()])
         },
-        |dense, (c, out)| {
+        |(dense, values), (c, out)| {
             for (k, gi) in out.iter_mut().enumerate() {
                 let i = c * ROW_CHUNK + k;
                 let xi = features.row(i);
                 if scatter {
                     xi.scatter_into(dense);
                 }
-                let mut sum = 0.0;
-                for (&j, &cj) in sv.iter().zip(coef) {
+                // The dot products with every support vector, then the
+                // kernel map over all of them (a loop that vectorises),
+                // then the sum in increasing support-vector order.
+                for (v, &j) in values.iter_mut().zip(sv) {
                     let xj = features.row(j);
-                    let dot = if scatter {
+                    *v = if scatter {
                         sparse_dot_dense(&xj, dense)
                     } else {
                         xi.dot(&xj)
                     };
-                    sum += cj * kernel.from_dot(dot, sq[i], sq[j]);
+                }
+                kernel.map_dots(values, sv, sq, sq[i]);
+                let mut sum = 0.0;
+                for (&v, &cj) in values.iter().zip(coef) {
+                    sum += cj * v;
                 }
                 if scatter {
                     xi.clear_from(dense);
@@ -299,7 +308,7 @@ fn sparse_dot_dense(row: &Row<'_>, dense: &[f64]) -> f64 {
 
 /// Dense storage: for each chunk of rows, the support vectors are gathered
 /// in blocks (at most [`SV_BLOCK_CELLS`] cells) and the dot products formed
-/// by [`gram_block`]; memory per task is `O(block × (d + rows))`.
+/// by [`gram_block_seq`]; memory per task is `O(block × (d + rows))`.
 fn dense_values(
     values: &[f64],
     d: usize,
@@ -325,12 +334,13 @@ fn dense_values(
                 }
                 dots.clear();
                 dots.resize(m * svb.len(), 0.0);
-                gram_block(rows, m, &gathered, svb.len(), d, &mut dots);
+                gram_block_seq(rows, m, &gathered, svb.len(), d, &mut dots);
                 for (k, gi) in out.iter_mut().enumerate() {
                     let i = r0 + k;
-                    let line = &dots[k * svb.len()..(k + 1) * svb.len()];
-                    for ((&dot, &j), &cj) in line.iter().zip(svb).zip(cb) {
-                        *gi += cj * kernel.from_dot(dot, sq[i], sq[j]);
+                    let line = &mut dots[k * svb.len()..(k + 1) * svb.len()];
+                    kernel.map_dots(line, svb, sq, sq[i]);
+                    for (&v, &cj) in line.iter().zip(cb) {
+                        *gi += cj * v;
                     }
                 }
             }
