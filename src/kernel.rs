@@ -26,7 +26,9 @@
 //! svmguide1 drives most kernel values into underflow, which costs glibc's
 //! `exp` a call into its error handling per entry. Being plain arithmetic,
 //! it is inlined into the kernel loops ([`Kernel::map_dots`]), which apply
-//! it over whole columns in a loop the compiler vectorises.
+//! it over whole columns in a loop the compiler vectorises, compiled for the
+//! CPU's widest SIMD set by [`crate::linalg::simd`] (same results on every
+//! machine).
 
 use crate::data::{Features, Row};
 use rayon::prelude::*;
@@ -139,12 +141,13 @@ impl Kernel {
     pub fn map_dots(&self, dots: &mut [f64], rows: &[usize], sq_norms: &[f64], sq_b: f64) {
         match *self {
             Kernel::Linear => {}
-            Kernel::Rbf { gamma } => {
-                for (o, &i) in dots.iter_mut().zip(rows) {
-                    *o = -gamma * (sq_norms[i] + sq_b - 2.0 * *o).max(0.0);
-                }
-                dots.iter_mut().for_each(|o| *o = exp(*o));
-            }
+            Kernel::Rbf { gamma } => crate::linalg::simd(RbfGathered {
+                dots,
+                rows,
+                sq_norms,
+                sq_b,
+                gamma,
+            }),
             _ => dots
                 .iter_mut()
                 .for_each(|o| *o = self.from_dot(*o, 0.0, 0.0)),
@@ -157,12 +160,12 @@ impl Kernel {
     pub fn map_dots_contiguous(&self, dots: &mut [f64], sq_rows: &[f64], sq_b: f64) {
         match *self {
             Kernel::Linear => {}
-            Kernel::Rbf { gamma } => {
-                for (o, &sq) in dots.iter_mut().zip(sq_rows) {
-                    *o = -gamma * (sq + sq_b - 2.0 * *o).max(0.0);
-                }
-                dots.iter_mut().for_each(|o| *o = exp(*o));
-            }
+            Kernel::Rbf { gamma } => crate::linalg::simd(RbfContiguous {
+                dots,
+                sq_rows,
+                sq_b,
+                gamma,
+            }),
             _ => dots
                 .iter_mut()
                 .for_each(|o| *o = self.from_dot(*o, 0.0, 0.0)),
@@ -193,7 +196,7 @@ pub const EXP_ZERO_BELOW: f64 = -708.0;
 /// for the method and its accuracy). `x` above `709.78` gives `+∞`; below
 /// [`EXP_ZERO_BELOW`] exactly 0 (flush to zero where `eˣ` would be
 /// subnormal); NaN gives NaN.
-#[inline]
+#[inline(always)]
 pub fn exp(x: f64) -> f64 {
     const LOG2_E: f64 = std::f64::consts::LOG2_E;
     // ln 2 split so that n·LN2_HI is exact for |n| < 2¹¹ (fdlibm's values).
@@ -244,6 +247,50 @@ pub fn exp(x: f64) -> f64 {
     }
 }
 
+/// The RBF map of [`Kernel::map_dots`], run through [`crate::linalg::simd`].
+struct RbfGathered<'a> {
+    dots: &'a mut [f64],
+    rows: &'a [usize],
+    sq_norms: &'a [f64],
+    sq_b: f64,
+    gamma: f64,
+}
+
+impl crate::linalg::SimdLoop for RbfGathered<'_> {
+    #[inline(always)]
+    fn run(self) {
+        let (gamma, sq_b) = (self.gamma, self.sq_b);
+        for (o, &i) in self.dots.iter_mut().zip(self.rows) {
+            *o = -gamma * (self.sq_norms[i] + sq_b - 2.0 * *o).max(0.0);
+        }
+        for o in self.dots.iter_mut() {
+            *o = exp(*o);
+        }
+    }
+}
+
+/// The RBF map of [`Kernel::map_dots_contiguous`], run through
+/// [`crate::linalg::simd`].
+struct RbfContiguous<'a> {
+    dots: &'a mut [f64],
+    sq_rows: &'a [f64],
+    sq_b: f64,
+    gamma: f64,
+}
+
+impl crate::linalg::SimdLoop for RbfContiguous<'_> {
+    #[inline(always)]
+    fn run(self) {
+        let (gamma, sq_b) = (self.gamma, self.sq_b);
+        for (o, &sq) in self.dots.iter_mut().zip(self.sq_rows) {
+            *o = -gamma * (sq + sq_b - 2.0 * *o).max(0.0);
+        }
+        for o in self.dots.iter_mut() {
+            *o = exp(*o);
+        }
+    }
+}
+
 /// `x^n` by repeated squaring (exact for small integer powers, as LIBSVM).
 fn powi(x: f64, n: u32) -> f64 {
     let (mut base, mut n, mut acc) = (x, n, 1.0);
@@ -267,7 +314,72 @@ pub struct KernelMatrix<'a> {
     features: &'a Features,
     kernel: Kernel,
     sq_norms: Vec<f64>,
+    /// `X` by columns, for sparse storage (see [`KernelMatrix::column`]).
+    by_columns: Option<Columns>,
 }
+
+/// A sparse matrix stored by columns (compressed sparse columns, row
+/// indices increasing within a column).
+#[derive(Debug, Clone)]
+struct Columns {
+    indptr: Vec<usize>,
+    rows: Vec<u32>,
+    values: Vec<f64>,
+}
+
+impl Columns {
+    /// `X` by columns, in one counting pass and one filling pass over the
+    /// non-zeros.
+    fn new(features: &Features) -> Self {
+        let (n, d) = (features.n_rows(), features.n_cols());
+        let mut count = vec![0usize; d + 1];
+        let visit = |f: &mut dyn FnMut(usize, usize, f64)| {
+            for i in 0..n {
+                match features.row(i) {
+                    Row::Sparse { indices, values } => {
+                        for (&k, &v) in indices.iter().zip(values) {
+                            f(i, k as usize, v);
+                        }
+                    }
+                    Row::Dense(values) => {
+                        for (k, &v) in values.iter().enumerate() {
+                            if v != 0.0 {
+                                f(i, k, v);
+                            }
+                        }
+                    }
+                }
+            }
+        };
+        visit(&mut |_, k, _| count[k + 1] += 1);
+        for k in 0..d {
+            count[k + 1] += count[k];
+        }
+        let nnz = count[d];
+        let (mut rows, mut values) = (vec![0u32; nnz], vec![0.0; nnz]);
+        let mut next = count.clone();
+        visit(&mut |i, k, v| {
+            rows[next[k]] = i as u32;
+            values[next[k]] = v;
+            next[k] += 1;
+        });
+        Self {
+            indptr: count,
+            rows,
+            values,
+        }
+    }
+
+    /// The non-zeros of column `k`: row indices and values.
+    fn column(&self, k: usize) -> (&[u32], &[f64]) {
+        let range = self.indptr[k]..self.indptr[k + 1];
+        (&self.rows[range.clone()], &self.values[range])
+    }
+}
+
+/// Rows per parallel task when a column's dot products are accumulated
+/// through [`Columns`]; fixed, so every sum is the same for any pool size.
+const SCATTER_ROWS: usize = 1 << 13;
 
 impl<'a> KernelMatrix<'a> {
     /// Prepares `K` for `features` (squared norms computed in parallel).
@@ -281,10 +393,15 @@ impl<'a> KernelMatrix<'a> {
         } else {
             vec![0.0; n]
         };
+        let by_columns = match features {
+            Features::Sparse(_) if n <= u32::MAX as usize => Some(Columns::new(features)),
+            _ => None,
+        };
         Self {
             features,
             kernel,
             sq_norms,
+            by_columns,
         }
     }
 
@@ -312,11 +429,29 @@ impl<'a> KernelMatrix<'a> {
             .for_each(|(i, o)| *o = self.value(i, i));
     }
 
-    /// `out[k] = K[rows[k], j]`, in parallel for long columns. Row `j` is
-    /// scattered into a dense vector once, so each entry costs one pass over
-    /// the non-zeros of `x_rows[k]`.
+    /// `out[k] = K[rows[k], j]`, in parallel for long columns, by one of
+    /// two ways to form the dot products `⟨x_rows[k], xⱼ⟩`, whichever
+    /// touches fewer non-zeros:
+    /// - by rows: `xⱼ` is scattered into a dense vector once, then each
+    ///   entry costs one pass over the non-zeros of `x_rows[k]`
+    ///   (`Σ_k nnz(x_rows[k])` operations);
+    /// - by columns (sparse storage): for each non-zero `xⱼₗ`, in
+    ///   increasing `l`, the non-zeros of column `l` of `X` are added into
+    ///   a dense vector of all `n` dot products, which is then gathered
+    ///   (`Σ_{l ∈ xⱼ} nnz(X_{:l}) + n` operations) — far fewer on one-hot
+    ///   data such as a9a, where a row meets few other rows' non-zeros.
+    ///
+    /// Both add the same non-zero products in the same (increasing column)
+    /// order, so the value does not depend on the way chosen.
     pub fn column(&self, j: usize, rows: &[usize], out: &mut [f64]) {
         let xj = self.features.row(j);
+        if let (Some(t), Row::Sparse { indices, values }) = (&self.by_columns, xj) {
+            let avg_nnz = self.features.nnz_hint() / self.dim().max(1);
+            let by_columns: usize = indices.iter().map(|&l| t.column(l as usize).0.len()).sum();
+            if by_columns + self.dim() < rows.len() * avg_nnz {
+                return self.column_by_columns(t, j, indices, values, rows, out);
+            }
+        }
         let sq_j = self.sq_norms[j];
         let kernel = self.kernel;
         // Two passes per chunk: the dot products, then the kernel map,
@@ -346,6 +481,61 @@ impl<'a> KernelMatrix<'a> {
             out.par_chunks_mut(chunk)
                 .zip(rows.par_chunks(chunk))
                 .for_each(|(o, r)| fill(dense, r, o));
+        }
+    }
+}
+
+impl KernelMatrix<'_> {
+    /// [`KernelMatrix::column`] through `X` by columns: the dot products
+    /// with all `n` rows, accumulated over fixed row ranges in parallel,
+    /// then gathered for `rows` and mapped through the kernel.
+    fn column_by_columns(
+        &self,
+        t: &Columns,
+        j: usize,
+        indices: &[u32],
+        values: &[f64],
+        rows: &[usize],
+        out: &mut [f64],
+    ) {
+        let n = self.dim();
+        let mut dots = vec![0.0; n];
+        let accumulate = |(c, block): (usize, &mut [f64])| {
+            let (lo, hi) = (
+                (c * SCATTER_ROWS) as u32,
+                (c * SCATTER_ROWS + block.len()) as u32,
+            );
+            for (&l, &v) in indices.iter().zip(values) {
+                let (r, x) = t.column(l as usize);
+                let (a, b) = (
+                    r.partition_point(|&i| i < lo),
+                    r.partition_point(|&i| i < hi),
+                );
+                for (&i, &xi) in r[a..b].iter().zip(&x[a..b]) {
+                    block[(i - lo) as usize] += xi * v;
+                }
+            }
+        };
+        if n <= SCATTER_ROWS {
+            accumulate((0, &mut dots));
+        } else {
+            dots.par_chunks_mut(SCATTER_ROWS)
+                .enumerate()
+                .for_each(accumulate);
+        }
+        let sq_j = self.sq_norms[j];
+        let fill = |(o, r): (&mut [f64], &[usize])| {
+            for (o, &i) in o.iter_mut().zip(r) {
+                *o = dots[i];
+            }
+            self.kernel.map_dots(o, r, &self.sq_norms, sq_j);
+        };
+        if rows.len() <= SCATTER_ROWS {
+            fill((out, rows));
+        } else {
+            out.par_chunks_mut(SCATTER_ROWS)
+                .zip(rows.par_chunks(SCATTER_ROWS))
+                .for_each(fill);
         }
     }
 }
