@@ -452,6 +452,13 @@ impl<'a> KernelMatrix<'a> {
                 return self.column_by_columns(t, j, indices, values, rows, out);
             }
         }
+        self.column_by_rows(j, rows, out);
+    }
+
+    /// [`KernelMatrix::column`] by rows: `xⱼ` scattered once, one pass over
+    /// each row's non-zeros.
+    fn column_by_rows(&self, j: usize, rows: &[usize], out: &mut [f64]) {
+        let xj = self.features.row(j);
         let sq_j = self.sq_norms[j];
         let kernel = self.kernel;
         // Two passes per chunk: the dot products, then the kernel map,
@@ -748,6 +755,44 @@ mod tests {
             assert!(rel <= 4.0 * f64::EPSILON, "exp({x}) = {ours}, libm {libm}");
         }
         assert_eq!(exp(0.0), 1.0);
+    }
+
+    #[test]
+    fn columns_by_rows_and_by_columns_agree_to_the_bit() {
+        // One-hot-like sparse rows: a few popular columns, many rare ones.
+        let mut s: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move |m: u64| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s % m
+        };
+        let n = 500;
+        let rows: Vec<Vec<(u32, f64)>> = (0..n)
+            .map(|_| {
+                let mut r: Vec<(u32, f64)> = (0..6u32)
+                    .map(|g| (g * 10 + next(10) as u32, 0.25 * (1 + next(4)) as f64))
+                    .collect();
+                r.dedup_by_key(|e| e.0);
+                r
+            })
+            .collect();
+        let features = Features::from_sparse_rows(&rows, 60);
+        for kernel in [Kernel::Rbf { gamma: 0.3 }, Kernel::Linear] {
+            let k = KernelMatrix::new(&features, kernel);
+            let t = k.by_columns.as_ref().expect("sparse storage");
+            let subset: Vec<usize> = (0..n).rev().step_by(3).collect();
+            for j in [0, 17, 499] {
+                let (mut a, mut b) = (vec![0.0; subset.len()], vec![0.0; subset.len()]);
+                k.column_by_rows(j, &subset, &mut a);
+                let Row::Sparse { indices, values } = features.row(j) else {
+                    panic!("sparse row")
+                };
+                k.column_by_columns(t, j, indices, values, &subset, &mut b);
+                assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()));
+                assert_eq!(a[0], k.value(subset[0], j));
+            }
+        }
     }
 
     #[test]

@@ -750,6 +750,39 @@ pub fn best_bias(g: &[f64], y: &[f64], formulation: &Formulation, b_hint: f64) -
 mod tests {
     use super::*;
 
+    #[test]
+    fn panels_and_pairwise_dot_products_agree_to_the_bit() {
+        let mut s: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move |m: u64| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s % m
+        };
+        // 150 support vectors: two full panels and a partial one.
+        let n = 300;
+        let rows: Vec<Vec<(u32, f64)>> = (0..n)
+            .map(|_| {
+                let mut r: Vec<(u32, f64)> = (0..5u32)
+                    .map(|g| (g * 8 + next(8) as u32, (next(7) as f64 - 3.0) * 0.3))
+                    .filter(|e| e.1 != 0.0)
+                    .collect();
+                r.dedup_by_key(|e| e.0);
+                r
+            })
+            .collect();
+        let features = Features::from_sparse_rows(&rows, 40);
+        let sv: Vec<usize> = (0..n).filter(|i| i % 2 == 0).collect();
+        let coef: Vec<f64> = sv.iter().map(|&j| (j % 7) as f64 - 3.0).collect();
+        let sq: Vec<f64> = (0..n).map(|i| features.row(i).squared_norm()).collect();
+        for kernel in [Kernel::Rbf { gamma: 0.5 }, Kernel::Linear] {
+            let (mut a, mut b) = (vec![0.0; n], vec![0.0; n]);
+            panel_values(&features, kernel, &sv, &coef, &sq, &mut a);
+            sparse_values(&features, kernel, &sv, &coef, &sq, &mut b);
+            assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()));
+        }
+    }
+
     fn form(loss: Loss, bias: bool) -> Formulation {
         Formulation {
             loss,
