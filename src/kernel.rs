@@ -200,8 +200,8 @@ pub const EXP_ZERO_BELOW: f64 = -708.0;
 pub fn exp(x: f64) -> f64 {
     const LOG2_E: f64 = std::f64::consts::LOG2_E;
     // ln 2 split so that n·LN2_HI is exact for |n| < 2¹¹ (fdlibm's values).
-    const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-1;
-    const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+    const LN2_HI: f64 = 6.931_471_803_691_238e-1;
+    const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
     // Clamp into [EXP_ZERO_BELOW, 710]; comparisons with NaN are false, so
     // NaN passes through and propagates.
     let xc = if x < EXP_ZERO_BELOW {
