@@ -1,7 +1,9 @@
 //! Dense linear algebra through faer (pinned; used nowhere else).
 //!
 //! `gram_block` forms `A Bᵀ` for two dense row-major blocks with faer's
-//! matrix multiply, the work behind kernel blocks on dense data.
+//! matrix multiply, the work behind kernel blocks on dense data. [`simd`]
+//! runs a closure compiled for the widest SIMD instruction set the CPU
+//! offers, through pulp (faer's SIMD layer, same pinned version).
 
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatRef, Par};
@@ -48,4 +50,37 @@ pub fn gram_block_seq(a: &[f64], m: usize, b: &[f64], n: usize, k: usize, out: &
     let b = MatRef::from_row_major_slice(b, n, k);
     let c = faer::MatMut::from_row_major_slice_mut(out, m, n);
     matmul(c, Accum::Replace, a, b.transpose(), 1.0, Par::Seq);
+}
+
+/// A loop to run through [`simd`]. Implementations mark `run`
+/// `#[inline(always)]`, so that its body is compiled inside the SIMD
+/// function pulp dispatches to (a closure would stay a separate function
+/// compiled for the baseline instruction set).
+pub trait SimdLoop {
+    /// The work.
+    fn run(self);
+}
+
+/// Adapts a [`SimdLoop`] to pulp's dispatch.
+struct Dispatch<L>(L);
+
+impl<L: SimdLoop> pulp::WithSimd for Dispatch<L> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) {
+        self.0.run()
+    }
+}
+
+/// Runs `work` compiled for the best SIMD instruction set the CPU offers
+/// (AVX2 with FMA on x86-64 when present, detected at run time by pulp's
+/// `Arch::dispatch`; otherwise the baseline), so that loops in it which
+/// the compiler vectorises use the wide registers. The arithmetic is the
+/// same IEEE operations whichever version runs — Rust never contracts
+/// `a·b + c` into a fused multiply-add by itself — so the results are
+/// bit-identical on every machine.
+#[inline]
+pub fn simd<L: SimdLoop>(work: L) {
+    pulp::Arch::new().dispatch(Dispatch(work))
 }

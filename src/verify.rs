@@ -6,7 +6,9 @@
 //! its gradient, its cache, nor [`crate::kernel::KernelMatrix`]: kernel
 //! values are recomputed here, row by row over the support vectors
 //! (sparse storage: merge/scatter dot products; dense storage: blocks of
-//! [`crate::linalg::gram_block`] mapped through [`Kernel::from_dot`]).
+//! [`crate::linalg::gram_block_seq`], one per task, so faer's own
+//! parallelism is not nested inside the row chunks), then mapped through
+//! [`Kernel::map_dots`] a row at a time.
 //!
 //! # What is computed
 //! ```text
@@ -64,7 +66,7 @@
 use crate::data::{Features, Row};
 use crate::formulation::{Formulation, Loss};
 use crate::kernel::Kernel;
-use crate::linalg::gram_block;
+use crate::linalg::gram_block_seq;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -228,10 +230,106 @@ pub fn decision_values(features: &Features, kernel: Kernel, y: &[f64], alpha: &[
         return g;
     }
     match features {
+        Features::Sparse(_) if features.n_cols() <= PANEL_MAX_COLS => {
+            panel_values(features, kernel, &sv, &coef, &sq, &mut g)
+        }
         Features::Sparse(_) => sparse_values(features, kernel, &sv, &coef, &sq, &mut g),
         Features::Dense(d) => dense_values(&d.values, d.n_cols, kernel, &sv, &coef, &sq, &mut g),
     }
     g
+}
+
+/// Support vectors per panel in [`panel_values`].
+const PANEL: usize = 64;
+
+/// Sparse storage up to this many columns uses [`panel_values`] (its
+/// panel takes `8 · PANEL · n_cols` bytes, 8 MiB here, per task).
+const PANEL_MAX_COLS: usize = 1 << 14;
+
+/// Rows per parallel task in [`panel_values`]: enough to amortise filling
+/// the panels.
+const PANEL_ROW_CHUNK: usize = 256;
+
+/// Sparse storage with few columns: the support vectors, [`PANEL`] at a
+/// time, are laid out as a dense `n_cols × PANEL` panel, and each row's
+/// dot products with all of them are one pass over the row's non-zeros
+/// (`acc += xᵢₖ · panel[k, :]`, vectorised) — a sparse-times-dense product
+/// instead of a sparse dot product per pair. Each dot product sums the same
+/// non-zero products in the same (increasing column) order as
+/// [`sparse_values`], plus exact zeros; `gᵢ` is summed over the support
+/// vectors in increasing order as there.
+fn panel_values(
+    features: &Features,
+    kernel: Kernel,
+    sv: &[usize],
+    coef: &[f64],
+    sq: &[f64],
+    g: &mut [f64],
+) {
+    let n_cols = features.n_cols();
+    g.par_chunks_mut(PANEL_ROW_CHUNK).enumerate().for_each_init(
+        || vec![0.0; n_cols * PANEL],
+        |panel, (c, out)| {
+            let r0 = c * PANEL_ROW_CHUNK;
+            out.iter_mut().for_each(|gi| *gi = 0.0);
+            for (svb, cb) in sv.chunks(PANEL).zip(coef.chunks(PANEL)) {
+                for (b, &j) in svb.iter().enumerate() {
+                    set_panel_column(panel, &features.row(j), b, false);
+                }
+                for (k, gi) in out.iter_mut().enumerate() {
+                    let i = r0 + k;
+                    let mut acc = [0.0; PANEL];
+                    if let Row::Sparse { indices, values } = features.row(i) {
+                        crate::linalg::simd(PanelRow {
+                            acc: &mut acc,
+                            indices,
+                            values,
+                            panel,
+                        });
+                    }
+                    let line = &mut acc[..svb.len()];
+                    kernel.map_dots(line, svb, sq, sq[i]);
+                    for (&v, &cj) in line.iter().zip(cb) {
+                        *gi += cj * v;
+                    }
+                }
+                for (b, &j) in svb.iter().enumerate() {
+                    set_panel_column(panel, &features.row(j), b, true);
+                }
+            }
+        },
+    );
+}
+
+/// `acc += xₖ · panel[k, :]` over the non-zeros `(k, xₖ)` of a row, run
+/// through [`crate::linalg::simd`].
+struct PanelRow<'a> {
+    acc: &'a mut [f64; PANEL],
+    indices: &'a [u32],
+    values: &'a [f64],
+    panel: &'a [f64],
+}
+
+impl crate::linalg::SimdLoop for PanelRow<'_> {
+    #[inline(always)]
+    fn run(self) {
+        for (&col, &v) in self.indices.iter().zip(self.values) {
+            let k = col as usize * PANEL;
+            for (a, &pv) in self.acc.iter_mut().zip(&self.panel[k..k + PANEL]) {
+                *a += v * pv;
+            }
+        }
+    }
+}
+
+/// Writes row `x` into column `b` of the `n_cols × PANEL` panel, or zeroes
+/// the entries it wrote (`clear`).
+fn set_panel_column(panel: &mut [f64], x: &Row<'_>, b: usize, clear: bool) {
+    if let Row::Sparse { indices, values } = x {
+        for (&k, &v) in indices.iter().zip(values.iter()) {
+            panel[k as usize * PANEL + b] = if clear { 0.0 } else { v };
+        }
+    }
 }
 
 /// Sparse storage: per row, one dot product with each support vector
@@ -252,28 +350,35 @@ fn sparse_values(
         // One zeroed scratch vector per rayon job, not per chunk: every
         // row clears what it scattered, so it is zero between rows.
         || {
-            if scatter {
+            let dense = if scatter {
                 vec![0.0; n_cols]
             } else {
                 Vec::new()
-            }
+            };
+            (dense, vec![0.0; sv.len()])
         },
-        |dense, (c, out)| {
+        |(dense, values), (c, out)| {
             for (k, gi) in out.iter_mut().enumerate() {
                 let i = c * ROW_CHUNK + k;
                 let xi = features.row(i);
                 if scatter {
                     xi.scatter_into(dense);
                 }
-                let mut sum = 0.0;
-                for (&j, &cj) in sv.iter().zip(coef) {
+                // The dot products with every support vector, then the
+                // kernel map over all of them (a loop that vectorises),
+                // then the sum in increasing support-vector order.
+                for (v, &j) in values.iter_mut().zip(sv) {
                     let xj = features.row(j);
-                    let dot = if scatter {
+                    *v = if scatter {
                         sparse_dot_dense(&xj, dense)
                     } else {
                         xi.dot(&xj)
                     };
-                    sum += cj * kernel.from_dot(dot, sq[i], sq[j]);
+                }
+                kernel.map_dots(values, sv, sq, sq[i]);
+                let mut sum = 0.0;
+                for (&v, &cj) in values.iter().zip(coef) {
+                    sum += cj * v;
                 }
                 if scatter {
                     xi.clear_from(dense);
@@ -299,7 +404,7 @@ fn sparse_dot_dense(row: &Row<'_>, dense: &[f64]) -> f64 {
 
 /// Dense storage: for each chunk of rows, the support vectors are gathered
 /// in blocks (at most [`SV_BLOCK_CELLS`] cells) and the dot products formed
-/// by [`gram_block`]; memory per task is `O(block × (d + rows))`.
+/// by [`gram_block_seq`]; memory per task is `O(block × (d + rows))`.
 fn dense_values(
     values: &[f64],
     d: usize,
@@ -325,12 +430,13 @@ fn dense_values(
                 }
                 dots.clear();
                 dots.resize(m * svb.len(), 0.0);
-                gram_block(rows, m, &gathered, svb.len(), d, &mut dots);
+                gram_block_seq(rows, m, &gathered, svb.len(), d, &mut dots);
                 for (k, gi) in out.iter_mut().enumerate() {
                     let i = r0 + k;
-                    let line = &dots[k * svb.len()..(k + 1) * svb.len()];
-                    for ((&dot, &j), &cj) in line.iter().zip(svb).zip(cb) {
-                        *gi += cj * kernel.from_dot(dot, sq[i], sq[j]);
+                    let line = &mut dots[k * svb.len()..(k + 1) * svb.len()];
+                    kernel.map_dots(line, svb, sq, sq[i]);
+                    for (&v, &cj) in line.iter().zip(cb) {
+                        *gi += cj * v;
                     }
                 }
             }
@@ -643,6 +749,39 @@ pub fn best_bias(g: &[f64], y: &[f64], formulation: &Formulation, b_hint: f64) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn panels_and_pairwise_dot_products_agree_to_the_bit() {
+        let mut s: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move |m: u64| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s % m
+        };
+        // 150 support vectors: two full panels and a partial one.
+        let n = 300;
+        let rows: Vec<Vec<(u32, f64)>> = (0..n)
+            .map(|_| {
+                let mut r: Vec<(u32, f64)> = (0..5u32)
+                    .map(|g| (g * 8 + next(8) as u32, (next(7) as f64 - 3.0) * 0.3))
+                    .filter(|e| e.1 != 0.0)
+                    .collect();
+                r.dedup_by_key(|e| e.0);
+                r
+            })
+            .collect();
+        let features = Features::from_sparse_rows(&rows, 40);
+        let sv: Vec<usize> = (0..n).filter(|i| i % 2 == 0).collect();
+        let coef: Vec<f64> = sv.iter().map(|&j| (j % 7) as f64 - 3.0).collect();
+        let sq: Vec<f64> = (0..n).map(|i| features.row(i).squared_norm()).collect();
+        for kernel in [Kernel::Rbf { gamma: 0.5 }, Kernel::Linear] {
+            let (mut a, mut b) = (vec![0.0; n], vec![0.0; n]);
+            panel_values(&features, kernel, &sv, &coef, &sq, &mut a);
+            sparse_values(&features, kernel, &sv, &coef, &sq, &mut b);
+            assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()));
+        }
+    }
 
     fn form(loss: Loss, bias: bool) -> Formulation {
         Formulation {

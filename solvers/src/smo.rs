@@ -30,9 +30,12 @@
 //! rows live in an LRU [`ColumnCache`] with a byte budget.
 //!
 //! # Determinism
-//! The iteration is sequential; the only parallel work is inside
-//! [`QMatrix::column`], whose entries are independent, so the result is the
-//! same for any number of threads.
+//! The iteration is sequential. Parallel work: [`QMatrix::column`], whose
+//! entries are independent; the gradient updates, elementwise; and the
+//! working-set selection, over fixed chunks of positions whose partial
+//! results (the last maximiser / minimiser of each chunk, with the same
+//! comparisons as one pass) are combined in chunk order. So the result is
+//! bit-identical for any number of threads.
 
 use crate::cache::ColumnCache;
 use crate::kkt;
@@ -40,6 +43,7 @@ use crate::problem::QpProblem;
 use crate::projection;
 use crate::solution::cancelled;
 use crate::{Progress, QMatrix, SetupError, SmoSettings, Solution, Status};
+use rayon::prelude::*;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
@@ -78,6 +82,9 @@ struct Smo<'a> {
     grad: Vec<f64>,
     grad_bar: Vec<f64>,
     place: Vec<Place>,
+    /// `t ∈ I_up` / `t ∈ I_low` (from `y` and `place`, kept in step).
+    up: Vec<bool>,
+    low: Vec<bool>,
     cache: ColumnCache,
     tol: f64,
     unshrunk: bool,
@@ -151,6 +158,36 @@ fn initial_point(problem: &QpProblem<'_>) -> Result<Vec<f64>, SetupError> {
     }
 }
 
+/// Positions per parallel task in the working-set selection and the
+/// gradient updates. A constant, so the split — and every result — is the
+/// same for any number of threads; below two chunks everything runs on the
+/// calling thread (a fork–join costs a few microseconds).
+const CHUNK: usize = 1 << 13;
+
+/// `f` on the fixed chunks `[c·CHUNK, (c+1)·CHUNK) ∩ [0, len)`, in
+/// parallel when there are at least two; the results in chunk order.
+fn chunked<T: Send>(len: usize, f: impl Fn(std::ops::Range<usize>) -> T + Sync) -> Vec<T> {
+    if len < 2 * CHUNK {
+        return vec![f(0..len)];
+    }
+    (0..len.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|c| f(c * CHUNK..((c + 1) * CHUNK).min(len)))
+        .collect()
+}
+
+/// `f(start, slice)` on the fixed chunks of `v`, in parallel when there
+/// are at least two. Each element is updated by its own sequential code.
+fn for_chunks(v: &mut [f64], f: impl Fn(usize, &mut [f64]) + Sync) {
+    if v.len() < 2 * CHUNK {
+        f(0, v);
+    } else {
+        v.par_chunks_mut(CHUNK)
+            .enumerate()
+            .for_each(|(c, g)| f(c * CHUNK, g));
+    }
+}
+
 impl<'a> Smo<'a> {
     fn new(
         q: &'a dyn QMatrix,
@@ -179,6 +216,8 @@ impl<'a> Smo<'a> {
             grad: problem.linear.to_vec(),
             grad_bar: vec![0.0; n],
             place: vec![Place::Free; n],
+            up: vec![true; n],
+            low: vec![true; n],
             cache: ColumnCache::new(n, settings.cache_bytes),
             tol: settings.tol,
             unshrunk: false,
@@ -186,6 +225,7 @@ impl<'a> Smo<'a> {
         };
         for i in 0..n {
             smo.place[i] = smo.place_of(i);
+            smo.refresh_sets(i);
         }
         // G = p + Σⱼ αⱼ Q_{:j};  Ḡ = Σ over bounded j with αⱼ ≠ 0.
         for j in 0..n {
@@ -322,32 +362,47 @@ impl<'a> Smo<'a> {
         }
     }
 
-    fn in_up(&self, t: usize) -> bool {
-        if self.y[t] > 0.0 {
-            self.place[t] != Place::Upper
+    /// Recomputes `up[t]` and `low[t]` from `y[t]` and `place[t]`.
+    fn refresh_sets(&mut self, t: usize) {
+        let (up, low) = if self.y[t] > 0.0 {
+            (self.place[t] != Place::Upper, self.place[t] != Place::Lower)
         } else {
-            self.place[t] != Place::Lower
-        }
+            (self.place[t] != Place::Lower, self.place[t] != Place::Upper)
+        };
+        self.up[t] = up;
+        self.low[t] = low;
+    }
+
+    fn in_up(&self, t: usize) -> bool {
+        self.up[t]
     }
 
     fn in_low(&self, t: usize) -> bool {
-        if self.y[t] > 0.0 {
-            self.place[t] != Place::Lower
-        } else {
-            self.place[t] != Place::Upper
-        }
+        self.low[t]
     }
 
     fn select_pair(&mut self) -> Selection {
+        let active = self.active;
+        // i = the last maximiser of −yₜGₜ over I_up, by fixed chunks
+        // combined in order (the same index as one sequential pass).
+        let (y, grad, up) = (&self.y, &self.grad, &self.up);
+        let up_best = |range: std::ops::Range<usize>| {
+            let (mut gmax, mut best) = (f64::NEG_INFINITY, None);
+            for t in range {
+                let v = -y[t] * grad[t];
+                if up[t] & (v >= gmax) {
+                    gmax = v;
+                    best = Some(t);
+                }
+            }
+            (gmax, best)
+        };
         let mut gmax = f64::NEG_INFINITY;
         let mut i_best = None;
-        for t in 0..self.active {
-            if self.in_up(t) {
-                let v = -self.y[t] * self.grad[t];
-                if v >= gmax {
-                    gmax = v;
-                    i_best = Some(t);
-                }
+        for (v, t) in chunked(active, up_best) {
+            if t.is_some() && v >= gmax {
+                gmax = v;
+                i_best = t;
             }
         }
         let Some(i) = i_best else {
@@ -355,23 +410,38 @@ impl<'a> Smo<'a> {
         };
         self.column(i, self.active, None);
         let qi = self.cache.column(i);
+        let (y, grad, low, qd) = (&self.y, &self.grad, &self.low, &self.qd);
+        let (qd_i, y_i) = (qd[i], y[i]);
+        // j = the last minimiser of −bₜ²/aₜ over t ∈ I_low with bₜ > 0;
+        // M(α) = min over I_low of −yₜGₜ.
+        let low_best = |range: std::ops::Range<usize>| {
+            let (mut gmin, mut best, mut j) = (f64::INFINITY, f64::INFINITY, None);
+            for t in range {
+                if !low[t] {
+                    continue;
+                }
+                let v = -y[t] * grad[t];
+                gmin = gmin.min(v);
+                let b = gmax - v;
+                if b > 0.0 {
+                    let a = qd_i + qd[t] - 2.0 * y_i * y[t] * qi[t];
+                    let obj = -(b * b) / if a > 0.0 { a } else { TAU };
+                    if obj <= best {
+                        best = obj;
+                        j = Some(t);
+                    }
+                }
+            }
+            (gmin, best, j)
+        };
         let mut gmin = f64::INFINITY;
         let mut best = f64::INFINITY;
         let mut j_best = None;
-        for t in 0..self.active {
-            if !self.in_low(t) {
-                continue;
-            }
-            let v = -self.y[t] * self.grad[t];
-            gmin = gmin.min(v);
-            let b = gmax - v;
-            if b > 0.0 {
-                let a = self.qd[i] + self.qd[t] - 2.0 * self.y[i] * self.y[t] * qi[t];
-                let obj = -(b * b) / if a > 0.0 { a } else { TAU };
-                if obj <= best {
-                    best = obj;
-                    j_best = Some(t);
-                }
+        for (g, obj, t) in chunked(active, low_best) {
+            gmin = gmin.min(g);
+            if t.is_some() && obj <= best {
+                best = obj;
+                j_best = t;
             }
         }
         match j_best {
@@ -501,9 +571,12 @@ impl<'a> Smo<'a> {
         self.alpha[j] = new_j;
         {
             let (qi, qj) = (self.cache.column(i), self.cache.column(j));
-            for (k, g) in self.grad[..self.active].iter_mut().enumerate() {
-                *g += qi[k] * di + qj[k] * dj;
-            }
+            let active = self.active;
+            for_chunks(&mut self.grad[..active], |start, g| {
+                for (k, g) in g.iter_mut().enumerate() {
+                    *g += qi[start + k] * di + qj[start + k] * dj;
+                }
+            });
         }
         self.update_place(i, old_i, Some(j));
         self.update_place(j, old_j, Some(i));
@@ -545,14 +618,17 @@ impl<'a> Smo<'a> {
             old
         };
         self.place[pos] = self.place_of(pos);
+        self.refresh_sets(pos);
         let after = self.bar_weight(pos);
         let delta = after - before;
         if delta != 0.0 {
             self.column(pos, self.n, protect);
             let col = self.cache.column(pos);
-            for (g, c) in self.grad_bar.iter_mut().zip(col) {
-                *g += delta * c;
-            }
+            for_chunks(&mut self.grad_bar, |start, g| {
+                for (g, c) in g.iter_mut().zip(&col[start..]) {
+                    *g += delta * c;
+                }
+            });
         }
     }
 
@@ -631,6 +707,8 @@ impl<'a> Smo<'a> {
         self.grad.swap(i, j);
         self.grad_bar.swap(i, j);
         self.place.swap(i, j);
+        self.up.swap(i, j);
+        self.low.swap(i, j);
     }
 
     /// Rebuilds `G` on the inactive positions:

@@ -191,3 +191,79 @@ fn setup_errors_are_errors() {
     };
     assert!(solve_smo(&q, &mismatched, &SmoSettings::default(), None).is_err());
 }
+
+/// `Q = diag(d) + V Vᵀ` with `V` of rank 3: positive definite, columns in
+/// `O(1)` per entry, so that `n` can exceed the solver's parallel chunk.
+struct LowRank {
+    d: Vec<f64>,
+    v: Vec<[f64; 3]>,
+}
+
+impl QMatrix for LowRank {
+    fn dim(&self) -> usize {
+        self.d.len()
+    }
+    fn diagonal(&self, out: &mut [f64]) {
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = self.d[i] + self.v[i].iter().map(|x| x * x).sum::<f64>();
+        }
+    }
+    fn column(&self, j: usize, rows: &[usize], out: &mut [f64]) {
+        for (o, &i) in out.iter_mut().zip(rows) {
+            let vij: f64 = (0..3).map(|k| self.v[i][k] * self.v[j][k]).sum();
+            *o = vij + if i == j { self.d[i] } else { 0.0 };
+        }
+    }
+}
+
+#[test]
+fn large_problems_do_not_depend_on_the_thread_count() {
+    // n above twice the selection chunk (2¹³), so the working-set selection
+    // and the gradient updates run over several chunks in parallel.
+    let n = 17_000;
+    let mut s: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut uniform = move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        (s >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let q = LowRank {
+        d: (0..n).map(|_| 0.1 + uniform()).collect(),
+        v: (0..n)
+            .map(|_| [uniform() - 0.5, uniform() - 0.5, uniform() - 0.5])
+            .collect(),
+    };
+    let signs: Vec<f64> = (0..n)
+        .map(|_| if uniform() < 0.5 { 1.0 } else { -1.0 })
+        .collect();
+    let (linear, lower, upper) = (vec![-1.0; n], vec![0.0; n], vec![1.0; n]);
+    let problem = QpProblem {
+        linear: &linear,
+        equality: Some(Equality {
+            signs: &signs,
+            rhs: 0.0,
+        }),
+        lower: &lower,
+        upper: &upper,
+        initial: None,
+    };
+    // Past the first shrinking round (every 1000 iterations), yet quick.
+    let settings = SmoSettings {
+        max_iter: Some(1_500),
+        cache_bytes: 1 << 20,
+        ..Default::default()
+    };
+    let solve = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| solve_smo(&q, &problem, &settings, None).unwrap())
+    };
+    let (one, two) = (solve(1), solve(2));
+    assert_eq!(one.iterations, two.iterations);
+    assert!(one.alpha.iter().any(|&a| a > 0.0));
+    assert_eq!(one.alpha, two.alpha);
+    assert_eq!(one.objective.to_bits(), two.objective.to_bits());
+}

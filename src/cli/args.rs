@@ -246,7 +246,8 @@ pub struct SolveArgs {
     /// Stop after this wall time (exit code 3) [default: no limit].
     #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
     pub time_limit: Option<f64>,
-    /// Kernel column cache size in MiB.
+    /// Memory for Q in MiB: SMO stores all of Q when its 8n² bytes fit,
+    /// otherwise it caches kernel columns within this budget.
     #[arg(
         long,
         value_name = "MB",
