@@ -33,14 +33,16 @@ else
 fi
 TARGET_DIR=${FUZZ_TARGET_DIR:-fuzz/target}
 MAX_LEN=${FUZZ_MAX_LEN:-4096}
-export RUSTC_BOOTSTRAP=1
+# Only for the cargo-fuzz commands: set globally it would change every
+# crate's fingerprint and rebuild the ordinary release build too.
+fuzz() { RUSTC_BOOTSTRAP=1 cargo fuzz "$@"; }
 
 command -v cargo-fuzz >/dev/null || {
     echo "cargo-fuzz is missing: cargo install cargo-fuzz" >&2
     exit 2
 }
 
-cargo fuzz build --release --debug-assertions --target-dir "$TARGET_DIR"
+fuzz build --release --debug-assertions --target-dir "$TARGET_DIR"
 
 # ---- Seeds.
 SEEDS=fuzz/seeds
@@ -125,18 +127,18 @@ cp "$SEEDS/model_json/heart_linear.json" "$SEEDS/model_libsvm/heart_linear.json"
 
 # ---- Runs.
 for t in "${TARGETS[@]}"; do
-    mkdir -p "fuzz/corpus/$t" "fuzz/artifacts/$t"
+    mkdir -p "fuzz/corpus/$t" "fuzz/artifacts/$t" fuzz/logs
     echo "== $t: $RUNS runs"
     status=0
-    cargo fuzz run --release --debug-assertions --target-dir "$TARGET_DIR" "$t" \
+    fuzz run --release --debug-assertions --target-dir "$TARGET_DIR" "$t" \
         "fuzz/corpus/$t" "$SEEDS/$t" -- \
         -runs="$RUNS" -max_len="$MAX_LEN" -timeout=10 -rss_limit_mb=2048 \
         -malloc_limit_mb=1024 -print_final_stats=1 \
-        -artifact_prefix="fuzz/artifacts/$t/" >"fuzz/artifacts/$t/last-run.log" 2>&1 || status=$?
+        -artifact_prefix="fuzz/artifacts/$t/" >"fuzz/logs/$t.log" 2>&1 || status=$?
     grep -E '(INITED|DONE|stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss_mb|SUMMARY|panicked|Test unit written)' \
-        "fuzz/artifacts/$t/last-run.log" || true
+        "fuzz/logs/$t.log" || true
     if [ "$status" != 0 ]; then
-        echo "$t failed (exit $status): see fuzz/artifacts/$t/last-run.log" >&2
+        echo "$t failed (exit $status): see fuzz/logs/$t.log" >&2
         exit 1
     fi
 done
