@@ -81,9 +81,14 @@ fn run_liblinear(solver: u32, c: f64, eps: f64, bias: f64, data: &Path) -> Optio
         .collect();
     let cpu = String::from_utf8_lossy(&out.stderr)
         .lines()
+        .rev()
         .filter_map(|l| l.strip_prefix("cpu "))
-        .map(|t| t.split_whitespace().filter_map(|v| v.parse::<f64>().ok()).sum())
-        .last();
+        .map(|t| {
+            t.split_whitespace()
+                .filter_map(|v| v.parse::<f64>().ok())
+                .sum()
+        })
+        .next();
     Some(LiblinearRun {
         wall,
         cpu,
@@ -347,14 +352,7 @@ fn scaling() {
     );
     println!(
         "{:>12} {:>10} {:>10} {:>12} {:>16} {:>12} {:>16} {:>10}",
-        "nnz",
-        "rows",
-        "cols",
-        "wall s/pass",
-        "wall ns/nnz",
-        "cpu s/pass",
-        "cpu ns/nnz",
-        "setup s"
+        "nnz", "rows", "cols", "wall s/pass", "wall ns/nnz", "cpu s/pass", "cpu ns/nnz", "setup s"
     );
     let k = 50;
     let mut nnz = 1e5;

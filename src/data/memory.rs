@@ -97,14 +97,24 @@ impl MemoryShortfall {
 
 impl fmt::Display for MemoryShortfall {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "too large for the available memory: the file is {} and reading it needs about {}, \
-             but only {} is available",
-            Size(self.file_bytes),
-            Size(self.needed_bytes),
-            Size(self.available_bytes)
-        )
+        if self.needed_bytes == self.file_bytes {
+            // Refused before reading: the file alone does not fit.
+            write!(
+                f,
+                "too large for the available memory: the file is {}, but only {} is available",
+                Size(self.file_bytes),
+                Size(self.available_bytes)
+            )
+        } else {
+            write!(
+                f,
+                "too large for the available memory: the file is {} and reading it needs about \
+                 {}, but only {} is available",
+                Size(self.file_bytes),
+                Size(self.needed_bytes),
+                Size(self.available_bytes)
+            )
+        }
     }
 }
 
@@ -177,5 +187,11 @@ mod tests {
              (3145728 bytes) is available"
         );
         assert_eq!(Size(1023).to_string(), "1023 bytes");
+        let before_reading = MemoryShortfall::check(1 << 40, 1 << 40, Some(1 << 34)).unwrap_err();
+        assert_eq!(
+            before_reading.to_string(),
+            "too large for the available memory: the file is 1.0 TiB (1099511627776 bytes), \
+             but only 16.0 GiB (17179869184 bytes) is available"
+        );
     }
 }
