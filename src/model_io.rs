@@ -49,12 +49,20 @@
 //!
 //! Every reading error is a [`ModelError`] naming the file, the 1-based
 //! line (when there is one) and the problem.
+//!
+//! # Memory
+//! A model file larger than the available memory, or whose parsed form is
+//! estimated not to fit ([`estimated_parsed_bytes`]), is refused before it
+//! is read or parsed ([`read_model_bytes`], [`crate::data::memory`]). No
+//! capacity is taken from a number written in the file (`total_sv`,
+//! `nr_sv`): every allocation is bounded by the file's length.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::data::memory::{self, MemoryLimit, MemoryShortfall};
 use crate::data::MAX_FEATURE_INDEX;
 use crate::kernel::Kernel;
 use crate::model::{LabelMapping, Model, SupportVector, MODEL_SCHEMA_VERSION};
@@ -94,6 +102,9 @@ impl ModelFormat {
 pub enum ModelErrorKind {
     /// The file could not be read.
     Io(String),
+    /// The file needs more memory than is available (refused before
+    /// reading or parsing it).
+    TooLarge(MemoryShortfall),
     /// The file is not valid UTF-8.
     NotUtf8,
     /// The JSON does not parse or does not match the [`Model`] schema
@@ -143,6 +154,7 @@ impl fmt::Display for ModelErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ModelErrorKind::Io(e) => write!(f, "cannot read the model: {e}"),
+            ModelErrorKind::TooLarge(m) => write!(f, "{m}"),
             ModelErrorKind::NotUtf8 => write!(f, "the model file is not UTF-8 text"),
             ModelErrorKind::Json(e) => write!(f, "not a valid JSON model: {e}"),
             ModelErrorKind::SchemaVersion { found: Some(v) } => write!(
@@ -251,11 +263,63 @@ impl LoadedModel {
 }
 
 /// Reads a model file in the given format, or the one detected from its
-/// content ([`ModelFormat::detect`]) when `format` is `None`.
+/// content ([`ModelFormat::detect`]) when `format` is `None`; a file too
+/// large for the memory the system reports available is refused
+/// ([`read_model_bytes`]).
 pub fn read_path(path: &Path, format: Option<ModelFormat>) -> Result<LoadedModel, ModelError> {
+    read_path_with(path, format, MemoryLimit::System)
+}
+
+/// [`read_path`] with the memory figure given by `limit`.
+pub fn read_path_with(
+    path: &Path,
+    format: Option<ModelFormat>,
+    limit: MemoryLimit,
+) -> Result<LoadedModel, ModelError> {
+    let bytes = read_model_bytes(path, format, limit)?;
+    parse_bytes(&bytes, format, Some(path))
+}
+
+/// The bytes of a model file, read only when the file fits in the memory
+/// `limit` allows, and returned only when the file plus
+/// [`estimated_parsed_bytes`] (for `format`, or the detected one) fits too;
+/// otherwise [`ModelErrorKind::TooLarge`] naming the file and the sizes.
+/// [`ModelErrorKind::Io`] when the file cannot be read.
+pub fn read_model_bytes(
+    path: &Path,
+    format: Option<ModelFormat>,
+    limit: MemoryLimit,
+) -> Result<Vec<u8>, ModelError> {
+    let too_large = |m| ModelError::new(Some(path), None, ModelErrorKind::TooLarge(m));
+    let available = limit.available_bytes();
+    if let Some(size) = memory::file_size(path) {
+        MemoryShortfall::check(size, size, available).map_err(too_large)?;
+    }
     let bytes = std::fs::read(path)
         .map_err(|e| ModelError::new(Some(path), None, ModelErrorKind::Io(e.to_string())))?;
-    parse_bytes(&bytes, format, Some(path))
+    let file = bytes.len() as u64;
+    let parsed = estimated_parsed_bytes(&bytes, format);
+    MemoryShortfall::check(file, file.saturating_add(parsed), available).map_err(too_large)?;
+    Ok(bytes)
+}
+
+/// The estimated peak memory, in bytes, of the model parsed from `bytes`
+/// (the bytes themselves not included), read as `format` or the detected
+/// one. LIBSVM text: 24 bytes per `:` (a `u32` index and an `f64` value,
+/// twice for vector growth) and 80 per line (a support vector and its line
+/// number). JSON: 16 bytes per `,` or `[` (each array element, field or
+/// support vector is preceded by one; 16 covers an `f64` element with
+/// growth, and a support vector's 72 bytes over its five separators).
+pub fn estimated_parsed_bytes(bytes: &[u8], format: Option<ModelFormat>) -> u64 {
+    match format.unwrap_or_else(|| ModelFormat::detect(bytes)) {
+        ModelFormat::Libsvm => memory::count_byte(bytes, b':')
+            .saturating_mul(24)
+            .saturating_add((memory::count_byte(bytes, b'\n') + 1).saturating_mul(80)),
+        ModelFormat::Json => {
+            (memory::count_byte(bytes, b',') + memory::count_byte(bytes, b'[') + 1)
+                .saturating_mul(16)
+        }
+    }
 }
 
 /// [`read_path`] on bytes held in memory; `path` only names them in errors.
@@ -594,10 +658,11 @@ pub fn parse_libsvm(text: &str, path: Option<&Path>) -> Result<LibsvmFile, Model
             "rho" => set(&mut header.rho, list(&finite, "a finite number")?, dup)?,
             "label" => {
                 let l = list(&finite, "a finite number")?;
-                for (a, x) in l.iter().enumerate() {
-                    if l[..a].contains(x) {
-                        return Err(bad(format!("label {x} is given twice")));
-                    }
+                // Sorted, so that a long line costs O(k log k), not O(k²).
+                let mut sorted = l.clone();
+                sorted.sort_by(f64::total_cmp);
+                if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
+                    return Err(bad(format!("label {} is given twice", w[0])));
                 }
                 set(&mut header.label, l, dup)?;
             }
@@ -686,7 +751,12 @@ pub fn parse_libsvm(text: &str, path: Option<&Path>) -> Result<LibsvmFile, Model
         _ => {}
     }
 
-    let mut support_vectors = Vec::with_capacity(total_sv.min(1 << 20));
+    // `total_sv` is a number from the file: the capacity is also bounded by
+    // the lines left, so that a header claiming 10^12 vectors allocates
+    // nothing beyond what the file holds.
+    let lines_left = text.bytes().filter(|&b| b == b'\n').count() + 1;
+    let capacity = total_sv.min(lines_left);
+    let mut support_vectors = Vec::with_capacity(capacity);
     let mut max_index = 0usize;
     for (line_no, line) in lines {
         let mut tokens = line.split_ascii_whitespace().peekable();

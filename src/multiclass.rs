@@ -97,6 +97,16 @@ impl MulticlassStrategy {
             MulticlassStrategy::Ovr => (0..k).map(|i| (i, None)).collect(),
         }
     }
+
+    /// The number of binary problems for `k` classes (`k(k−1)/2` for OvO,
+    /// `k` for OvR), `None` on overflow; computed without building
+    /// [`MulticlassStrategy::pairs`].
+    pub fn n_problems(self, k: usize) -> Option<usize> {
+        match self {
+            MulticlassStrategy::Ovo => k.checked_mul(k.saturating_sub(1)).map(|n| n / 2),
+            MulticlassStrategy::Ovr => Some(k),
+        }
+    }
 }
 
 /// A multiclass SVM: the classes and one binary model per sub-problem.
@@ -270,21 +280,32 @@ impl MulticlassModel {
         if k < 2 {
             return Err(format!("a multiclass model needs two classes, got {k}"));
         }
-        for (a, &c) in self.classes.iter().enumerate() {
-            if !c.is_finite() || self.classes[..a].contains(&c) {
-                return Err(format!("classes must be distinct finite numbers, got {c}"));
-            }
+        // Sorted copy: O(k log k), not a pairwise scan (k comes from the file).
+        if let Some(c) = self.classes.iter().find(|c| !c.is_finite()) {
+            return Err(format!("classes must be distinct finite numbers, got {c}"));
         }
-        let pairs = self.strategy.pairs(k);
-        if pairs.len() != self.submodels.len() {
+        let mut sorted = self.classes.clone();
+        sorted.sort_by(f64::total_cmp);
+        if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
+            return Err(format!(
+                "classes must be distinct finite numbers, got {} twice",
+                w[0]
+            ));
+        }
+        // Compare the counts before building the pairs: k(k−1)/2 of them
+        // for a file listing many classes but few submodels would be a huge
+        // allocation.
+        let needed = self.strategy.n_problems(k);
+        if needed != Some(self.submodels.len()) {
             return Err(format!(
                 "{} classes with strategy {} need {} submodels, got {}",
                 k,
                 self.strategy.name(),
-                pairs.len(),
+                needed.map_or_else(|| "more than usize::MAX".to_string(), |n| n.to_string()),
                 self.submodels.len()
             ));
         }
+        let pairs = self.strategy.pairs(k);
         for (s, (&(i, j), m)) in pairs.iter().zip(&self.submodels).enumerate() {
             model_io::check_model(m).map_err(|e| format!("submodel {s}: {e}"))?;
             let expected_negative = j.map(|j| self.classes[j]);
@@ -500,11 +521,12 @@ pub fn write_any_json(model: &AnyModel) -> Result<String, serde_json::Error> {
     }
 }
 
-/// Only the key that tells a multiclass model file apart.
+/// Only the key that tells a multiclass model file apart (its value is
+/// skipped, not built: a `serde_json::Value` tree costs ~16× the text).
 #[derive(Deserialize)]
 struct KindProbe {
-    submodels: Option<serde_json::Value>,
-    method: Option<serde_json::Value>,
+    submodels: Option<serde::de::IgnoredAny>,
+    method: Option<serde::de::IgnoredAny>,
 }
 
 /// Parses a JSON model of any kind: joint multiclass when the object has a

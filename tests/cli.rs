@@ -525,3 +525,58 @@ fn target_gap_applies_to_the_kernel_solvers() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("--target-gap"), "{}", r.stderr);
 }
+
+/// A sparse file (no disk blocks) twice the size of the available memory,
+/// or `None` (with a note) where there is no memory figure or sparse files
+/// are not supported.
+fn file_larger_than_memory(dir: &Path, name: &str) -> Option<PathBuf> {
+    let Some(available) = svm_dual::data::memory::system_available_bytes() else {
+        eprintln!("note: no available-memory figure on this system; test skipped");
+        return None;
+    };
+    let path = dir.join(name);
+    let file = fs::File::create(&path).expect("a temp file");
+    if let Err(e) = file.set_len(available.saturating_mul(2).saturating_add(1 << 30)) {
+        eprintln!("note: cannot make a sparse file ({e}); test skipped");
+        return None;
+    }
+    Some(path)
+}
+
+#[test]
+fn files_larger_than_memory_exit_2_before_being_read() {
+    let dir = TempDir::new().expect("a temp dir");
+    let Some(big) = file_larger_than_memory(dir.path(), "big.svm") else {
+        return;
+    };
+    let report = dir.path().join("report.json");
+    let r = run(&[
+        "solve",
+        "--data",
+        big.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("big.svm") && r.stderr.contains("too large for the available memory"),
+        "{}",
+        r.stderr
+    );
+    assert!(!report.exists());
+    let model = big.with_file_name("big.model");
+    fs::rename(&big, &model).expect("rename");
+    let r = run(&[
+        "predict",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        heart_scale().to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("big.model") && r.stderr.contains("too large"),
+        "{}",
+        r.stderr
+    );
+}

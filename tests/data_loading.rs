@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use svm_dual::data::{self, libsvm, Features, Format};
+use svm_dual::data::{self, libsvm, Features, Format, MemoryLimit};
 
 /// The shared dataset folder, or `None` (with a note) when it is absent.
 fn datasets() -> Option<PathBuf> {
@@ -395,4 +395,126 @@ fn format_dispatch_reads_libsvm_and_csv() {
     assert_eq!(a.features, b.features);
     assert_eq!(a.labels, b.labels);
     assert_ne!(a.source, b.source);
+}
+
+// ---- Memory checks (issue 7, item 5): files too large are refused with a
+// typed error before allocation; the figure is faked with `MemoryLimit`.
+
+fn local(file: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("datasets")
+        .join(file)
+}
+
+fn shortfall(e: &data::DataError) -> data::MemoryShortfall {
+    match e.kind {
+        data::DataErrorKind::TooLarge(m) => m,
+        ref other => panic!("expected TooLarge, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_file_larger_than_the_available_memory_is_refused_before_reading() {
+    let path = local("heart_scale");
+    let size = std::fs::metadata(&path).unwrap().len();
+    let e = data::read_path_with(&path, &Format::Libsvm, MemoryLimit::Bytes(size - 1))
+        .expect_err("one byte short");
+    assert_eq!(e.path.as_deref(), Some(path.as_path()));
+    assert_eq!(
+        shortfall(&e),
+        data::MemoryShortfall {
+            file_bytes: size,
+            needed_bytes: size,
+            available_bytes: size - 1
+        }
+    );
+    let message = e.to_string();
+    assert!(
+        message.contains("heart_scale")
+            && message.contains(&format!("({size} bytes)"))
+            && message.contains("too large for the available memory"),
+        "{message}"
+    );
+}
+
+#[test]
+fn the_parsed_size_estimate_must_fit_too() {
+    let path = local("heart_scale");
+    let bytes = std::fs::read(&path).unwrap();
+    let size = bytes.len() as u64;
+    let needed = size + libsvm::estimated_parsed_bytes(&bytes);
+    // 270 lines and 3 378 pairs: the structures are larger than the text.
+    assert!(needed > 2 * size, "{needed} vs {size}");
+    let e = data::read_path_with(&path, &Format::Libsvm, MemoryLimit::Bytes(needed - 1))
+        .expect_err("the parsed form does not fit");
+    assert_eq!(
+        shortfall(&e),
+        data::MemoryShortfall {
+            file_bytes: size,
+            needed_bytes: needed,
+            available_bytes: needed - 1
+        }
+    );
+    let d = data::read_path_with(&path, &Format::Libsvm, MemoryLimit::Bytes(needed)).unwrap();
+    assert_eq!(d.len(), 270);
+    // The system figure (or none) reads this small file.
+    assert_eq!(data::read_path(&path, &Format::Libsvm).unwrap(), d);
+}
+
+#[test]
+fn csv_files_are_checked_the_same_way() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("d.csv");
+    let text = b"y,a,b\n1,2,3\n-1,4,5\n";
+    std::fs::write(&path, text).unwrap();
+    let options = data::CsvOptions::default();
+    let size = text.len() as u64;
+    let needed = size + data::csv::estimated_parsed_bytes(text, &options);
+    for (limit, fails) in [(size - 1, true), (needed - 1, true), (needed, false)] {
+        let r = data::read_path_with(&path, &Format::Csv(options), MemoryLimit::Bytes(limit));
+        assert_eq!(r.is_err(), fails, "limit {limit}");
+        if let Err(e) = r {
+            assert_eq!(shortfall(&e).available_bytes, limit);
+            assert_eq!(e.path.as_deref(), Some(path.as_path()));
+        }
+    }
+}
+
+#[test]
+fn unlimited_skips_the_check_and_io_errors_still_name_the_file() {
+    let path = local("iris.scale");
+    assert!(data::read_path_with(&path, &Format::Libsvm, MemoryLimit::Unlimited).is_ok());
+    let missing = local("no-such-file");
+    let e = data::read_path_with(&missing, &Format::Libsvm, MemoryLimit::Bytes(0)).unwrap_err();
+    assert!(matches!(e.kind, data::DataErrorKind::Io(_)), "{e}");
+}
+
+#[test]
+fn huge_feature_indices_are_refused_without_a_dense_allocation() {
+    // 4e9 columns of f64 would be 32 GB: refused as a format error at once.
+    let e = libsvm::parse_bytes(b"1 1:0.5 4000000000:1\n", None).unwrap_err();
+    assert_eq!(e.kind, data::DataErrorKind::IndexTooLarge(4_000_000_000));
+    assert_eq!((e.line, e.column), (Some(1), Some(9)));
+    // Above usize: a malformed pair, not an overflow.
+    let e = libsvm::parse_bytes(b"1 184467440737095516160:1\n", None).unwrap_err();
+    assert!(matches!(e.kind, data::DataErrorKind::BadPair(_)), "{e}");
+}
+
+#[test]
+fn many_distinct_labels_are_counted_in_linear_time() {
+    // 200 000 distinct labels: a pairwise scan would take 2·10^10 steps.
+    let n = 200_000;
+    let text: String = (0..n).map(|i| format!("{i} 1:1\n")).collect();
+    let d = libsvm::parse_bytes(text.as_bytes(), None).unwrap();
+    let classes = d.classes();
+    assert_eq!(classes.len(), n);
+    assert_eq!(classes[..3], [0.0, 1.0, 2.0]);
+    assert!(matches!(
+        d.binary_labels().unwrap_err().kind,
+        data::DataErrorKind::TooManyClasses(200_000)
+    ));
+    // -0 and 0 are one class, kept as first written.
+    let d = libsvm::parse_bytes(b"-0 1:1\n0 1:2\n1 1:3\n", None).unwrap();
+    assert_eq!(d.classes().len(), 2);
+    assert!(d.classes()[0].is_sign_negative());
 }

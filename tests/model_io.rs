@@ -321,3 +321,121 @@ fn linear_decision_values_through_w_match_the_kernel_sum() {
     let (_, rbf) = trained_heart(Loss::L1, Kernel::Rbf { gamma: 0.1 });
     assert!(rbf.linear_weights().is_none());
 }
+
+// ---- Memory checks and untrusted counts (issue 7, item 5).
+
+#[test]
+fn a_model_file_too_large_for_the_memory_figure_is_refused() {
+    use svm_dual::data::{MemoryLimit, MemoryShortfall};
+    use svm_dual::model_io::{estimated_parsed_bytes, read_model_bytes, read_path_with};
+    let path = fixture("heart_scale.model");
+    let bytes = std::fs::read(&path).unwrap();
+    let size = bytes.len() as u64;
+    let needed = size + estimated_parsed_bytes(&bytes, None);
+    for (limit, expected) in [(size - 1, size), (needed - 1, needed)] {
+        let e = read_path_with(&path, None, MemoryLimit::Bytes(limit)).unwrap_err();
+        assert_eq!(e.path.as_deref(), Some(path.as_path()));
+        assert_eq!(
+            e.kind,
+            ModelErrorKind::TooLarge(MemoryShortfall {
+                file_bytes: size,
+                needed_bytes: expected,
+                available_bytes: limit
+            })
+        );
+        let message = e.to_string();
+        assert!(
+            message.contains("heart_scale.model") && message.contains("too large"),
+            "{message}"
+        );
+    }
+    assert_eq!(
+        read_model_bytes(&path, None, MemoryLimit::Bytes(needed)).unwrap(),
+        bytes
+    );
+    let json = write_json(&read_model(&path, None).unwrap().model).unwrap();
+    assert!(estimated_parsed_bytes(json.as_bytes(), None) > json.len() as u64 / 4);
+}
+
+#[test]
+fn header_counts_are_not_trusted_for_allocation() {
+    let good = fixture_text("heart_scale.model");
+    // nr_class 10^12: refused at its line.
+    let (line, kind, _) = error_of(&replace_line(&good, "nr_class", "nr_class 1000000000000"));
+    assert_eq!(line, Some(4));
+    assert!(
+        matches!(&kind, ModelErrorKind::BadValue { key, .. } if key == "nr_class"),
+        "{kind:?}"
+    );
+    // total_sv 10^12 with two support vectors: truncated, not a 72 TB
+    // allocation.
+    let text = "svm_type c_svc\nkernel_type linear\nnr_class 2\ntotal_sv 1000000000000\n\
+                rho 0\nlabel 1 -1\nSV\n1 1:1\n-1 2:1\n";
+    let (_, kind, _) = error_of(text);
+    assert_eq!(
+        kind,
+        ModelErrorKind::Truncated {
+            expected: 1_000_000_000_000,
+            got: 2
+        }
+    );
+    let (_, kind, _) = error_of(&text.replace("1000000000000", "18446744073709551615"));
+    assert!(matches!(kind, ModelErrorKind::Truncated { .. }), "{kind:?}");
+}
+
+#[test]
+fn a_multiclass_json_listing_many_classes_is_refused_cheaply() {
+    // 300 000 classes and no submodels: the pairs (4.5·10^10 of them) must
+    // not be built, nor the classes compared pairwise.
+    let classes: Vec<String> = (0..300_000).map(|i| i.to_string()).collect();
+    let text = format!(
+        "{{\"schema_version\": 1, \"strategy\": \"ovo\", \"classes\": [{}], \"submodels\": []}}",
+        classes.join(",")
+    );
+    let e = svm_dual::multiclass::read_any_json(&text, None).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("300000 classes with strategy ovo need 44999850000 submodels, got 0"),
+        "{e}"
+    );
+    let dup = text.replace("[0,1,2,", "[0,1,1,");
+    let e = svm_dual::multiclass::read_any_json(&dup, None).unwrap_err();
+    assert!(e.to_string().contains("got 1 twice"), "{e}");
+}
+
+// ---- Regressions found by fuzzing (scripts/fuzz.sh).
+
+/// fuzz/model_libsvm: a model read from LIBSVM text with `gamma
+/// 0.039770626923076927` did not survive our JSON round trip: serde_json's
+/// default number parser read the written `0.039770626923076924` back one
+/// ulp off (as 0.03977062692307693). Fixed by serde_json's
+/// `float_roundtrip`.
+#[test]
+fn json_models_round_trip_bit_for_bit() {
+    let text = "svm_type c_svc\nkernel_type rbf\ngamma 0.039770626923076927\nnr_class 2\n\
+                total_sv 2\nrho 0.42446205176771579\nlabel 1 -1\nnr_sv 1 1\nSV\n\
+                0.51048321289851639 1:0.125 13:0.5\n-0.6177715104119776 2:-0.333333\n";
+    let model = read_libsvm(text, None).unwrap().model;
+    assert_eq!(
+        model.kernel,
+        Kernel::Rbf {
+            gamma: 0.039770626923076924
+        }
+    );
+    let json = write_json(&model).unwrap();
+    assert!(json.contains("0.039770626923076924"), "{json}");
+    let back = read_json(&json, None).unwrap();
+    assert_eq!(back, model);
+    // Other values near halfway cases of the fast path.
+    for v in [
+        f64::MIN_POSITIVE,
+        9007199254740993.0,
+        0.1 + 0.2,
+        1e23,
+        5e-324,
+    ] {
+        let mut m = model.clone();
+        m.bias = v;
+        assert_eq!(read_json(&write_json(&m).unwrap(), None).unwrap().bias, v);
+    }
+}

@@ -18,7 +18,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
-use svm_dual::data::{read_path, CsvOptions, Dataset, Format};
+use svm_dual::data::{read_path, CsvOptions, Dataset, Format, MemoryLimit};
 use svm_dual::model_io::{self, LoadedModel, ModelFormat};
 use svm_dual::multiclass::{parse_any_bytes, AnyModel};
 
@@ -84,9 +84,9 @@ pub struct ModelInput {
 /// Reads a model file; a bad file is an argument error (exit 2) naming the
 /// file, the line and the problem.
 pub fn load_model(path: &Path, format: Option<ModelFormatArg>) -> Result<ModelInput, CliError> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| CliError::Argument(format!("cannot read {}: {e}", path.display())))?;
     let format = format.map(ModelFormat::from);
+    let bytes = model_io::read_model_bytes(path, format, MemoryLimit::System)
+        .map_err(|e| CliError::Argument(e.to_string()))?;
     let loaded = model_io::parse_bytes(&bytes, format, Some(path)).map_err(|e| {
         match parse_any_bytes(&bytes, format, Some(path)) {
             Ok(AnyModel::Multiclass(_) | AnyModel::Joint(_)) => CliError::Argument(format!(
@@ -104,10 +104,10 @@ pub fn load_model(path: &Path, format: Option<ModelFormatArg>) -> Result<ModelIn
 /// Reads a model file of either kind (binary or multiclass JSON, binary
 /// LIBSVM text); a bad file is an argument error (exit 2).
 pub fn load_any_model(path: &Path, format: Option<ModelFormatArg>) -> Result<AnyModel, CliError> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| CliError::Argument(format!("cannot read {}: {e}", path.display())))?;
-    parse_any_bytes(&bytes, format.map(ModelFormat::from), Some(path))
-        .map_err(|e| CliError::Argument(e.to_string()))
+    let format = format.map(ModelFormat::from);
+    let bytes = model_io::read_model_bytes(path, format, MemoryLimit::System)
+        .map_err(|e| CliError::Argument(e.to_string()))?;
+    parse_any_bytes(&bytes, format, Some(path)).map_err(|e| CliError::Argument(e.to_string()))
 }
 
 /// Reads the data file in `--format` or the format its extension implies.

@@ -13,8 +13,8 @@
 use std::path::Path;
 
 use super::{
-    char_column, parse_finite, read_file, DataError, DataErrorKind, Dataset, Features, Source,
-    SparseRows, MAX_FEATURE_INDEX,
+    char_column, memory, parse_finite, read_file, DataError, DataErrorKind, Dataset, Features,
+    MemoryLimit, Source, SparseRows, MAX_FEATURE_INDEX,
 };
 
 /// Whether the first row holds column names.
@@ -51,12 +51,40 @@ impl Default for CsvOptions {
 }
 
 /// Reads a CSV file: parses it ([`parse_bytes`]) and records its path and
-/// SHA-256 in [`Dataset::source`].
+/// SHA-256 in [`Dataset::source`]. A file too large for the memory the
+/// system reports available is refused before it is read or parsed
+/// ([`read_path_with`]).
 pub fn read_path(path: &Path, options: &CsvOptions) -> Result<Dataset, DataError> {
-    let bytes = read_file(path)?;
-    let mut data = parse_bytes(&bytes, Some(path), options)?;
-    data.source = Some(Source::of_bytes(path, &bytes));
+    read_path_with(path, options, MemoryLimit::System)
+}
+
+/// [`read_path`] with the memory figure given by `limit`: the file size,
+/// then the file plus [`estimated_parsed_bytes`], must fit (see
+/// [`super::memory`]).
+pub fn read_path_with(
+    path: &Path,
+    options: &CsvOptions,
+    limit: MemoryLimit,
+) -> Result<Dataset, DataError> {
+    let file = read_file(path, limit)?;
+    file.check_parsed_size(path, estimated_parsed_bytes(&file.bytes, options))?;
+    let mut data = parse_bytes(&file.bytes, Some(path), options)?;
+    data.source = Some(Source::of_bytes(path, &file.bytes));
     Ok(data)
+}
+
+/// The estimated peak memory, in bytes, of the structures parsed from CSV
+/// text `bytes` (the bytes themselves not included): 12 bytes per
+/// delimiter (a feature's `u32` index and `f64` value), 16 per line (a row
+/// pointer and a label), and the dense copy [`Features::compact`] may make
+/// (at most 20 bytes per feature, at most 1 GiB).
+pub fn estimated_parsed_bytes(bytes: &[u8], options: &CsvOptions) -> u64 {
+    let fields = memory::count_byte(bytes, options.delimiter);
+    let lines = memory::count_byte(bytes, b'\n') + 1;
+    fields
+        .saturating_mul(12)
+        .saturating_add(lines.saturating_mul(16))
+        .saturating_add(fields.saturating_mul(20).min(1 << 30))
 }
 
 /// Parses CSV text held in memory; `path` only names the data in errors.

@@ -44,6 +44,9 @@ pub enum DataErrorKind {
     TooManyClasses(usize),
     /// Features and labels (or other parts) do not fit together.
     Shape(String),
+    /// The file needs more memory than is available (refused before
+    /// allocating, see [`super::memory`]).
+    TooLarge(super::MemoryShortfall),
 }
 
 impl fmt::Display for DataErrorKind {
@@ -76,6 +79,7 @@ impl fmt::Display for DataErrorKind {
                 write!(f, "{k} distinct labels: a binary SVM needs exactly two")
             }
             DataErrorKind::Shape(s) => write!(f, "{s}"),
+            DataErrorKind::TooLarge(m) => write!(f, "{m}"),
         }
     }
 }

@@ -15,17 +15,63 @@
 use std::path::Path;
 
 use super::{
-    char_column, parse_finite, read_file, DataError, DataErrorKind, Dataset, Features, Source,
-    SparseRows, MAX_FEATURE_INDEX,
+    char_column, memory, parse_finite, read_file, DataError, DataErrorKind, Dataset, Features,
+    MemoryLimit, Source, SparseRows, MAX_FEATURE_INDEX,
 };
 
 /// Reads a LIBSVM file: parses it ([`parse_bytes`]) and records its path and
-/// SHA-256 in [`Dataset::source`].
+/// SHA-256 in [`Dataset::source`]. A file too large for the memory the
+/// system reports available is refused before it is read or parsed
+/// ([`read_path_with`]).
 pub fn read_path(path: &Path) -> Result<Dataset, DataError> {
-    let bytes = read_file(path)?;
-    let mut data = parse_bytes(&bytes, Some(path))?;
-    data.source = Some(Source::of_bytes(path, &bytes));
+    read_path_with(path, MemoryLimit::System)
+}
+
+/// [`read_path`] with the memory figure given by `limit`: the file size,
+/// then the file plus [`estimated_parsed_bytes`], must fit (see
+/// [`super::memory`]).
+pub fn read_path_with(path: &Path, limit: MemoryLimit) -> Result<Dataset, DataError> {
+    let file = read_file(path, limit)?;
+    let counts = Counts::of(&file.bytes);
+    file.check_parsed_size(path, counts.parsed_bytes())?;
+    let mut data = parse_counted(&file.bytes, Some(path), counts)?;
+    data.source = Some(Source::of_bytes(path, &file.bytes));
     Ok(data)
+}
+
+/// The estimated peak memory, in bytes, of the structures parsed from
+/// LIBSVM text `bytes` (the bytes themselves not included): 12 bytes per
+/// `:` (a `u32` index and an `f64` value), 16 per line (a row pointer and a
+/// label), and the dense copy [`Features::compact`] may make (at most 20
+/// bytes per pair, since it needs 40 % density, and at most 1 GiB).
+pub fn estimated_parsed_bytes(bytes: &[u8]) -> u64 {
+    Counts::of(bytes).parsed_bytes()
+}
+
+/// Separator counts: capacities of the CSR arrays and the memory estimate.
+#[derive(Debug, Clone, Copy)]
+struct Counts {
+    /// `:` bytes: at least the number of pairs.
+    colons: u64,
+    /// Line ends plus one: at least the number of samples.
+    lines: u64,
+}
+
+impl Counts {
+    fn of(bytes: &[u8]) -> Self {
+        Self {
+            colons: memory::count_byte(bytes, b':'),
+            lines: memory::count_byte(bytes, b'\n') + 1,
+        }
+    }
+
+    fn parsed_bytes(self) -> u64 {
+        let dense_copy = self.colons.saturating_mul(20).min(1 << 30);
+        self.colons
+            .saturating_mul(12)
+            .saturating_add(self.lines.saturating_mul(16))
+            .saturating_add(dense_copy)
+    }
 }
 
 /// Parses LIBSVM text held in memory; `path` only names the data in errors.
@@ -34,15 +80,21 @@ pub fn read_path(path: &Path) -> Result<Dataset, DataError> {
 /// [`Features::compact`] (dense storage for dense data). `source` is left
 /// empty.
 pub fn parse_bytes(bytes: &[u8], path: Option<&Path>) -> Result<Dataset, DataError> {
+    parse_counted(bytes, path, Counts::of(bytes))
+}
+
+fn parse_counted(bytes: &[u8], path: Option<&Path>, counts: Counts) -> Result<Dataset, DataError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let error = |line: &[u8], line_no: usize, offset: usize, kind: DataErrorKind| {
         DataError::new(path.map(Path::to_path_buf), Some(line_no), kind)
             .at_column(char_column(line, offset))
     };
 
-    // Capacity hints: one pair per ':' and at most one sample per line.
-    let n_pairs = bytes.iter().filter(|&&b| b == b':').count();
-    let n_lines = bytes.iter().filter(|&&b| b == b'\n').count() + 1;
+    // Capacity hints: one pair per ':' and at most one sample per line
+    // (counts of bytes held in memory, so the capacities are bounded by the
+    // input's length).
+    let n_pairs = counts.colons as usize;
+    let n_lines = counts.lines as usize;
     let mut rows = SparseRows {
         indptr: Vec::with_capacity(n_lines + 1),
         indices: Vec::with_capacity(n_pairs),

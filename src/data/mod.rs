@@ -9,9 +9,11 @@
 pub mod csv;
 mod error;
 pub mod libsvm;
+pub mod memory;
 
 pub use csv::{CsvOptions, Header};
 pub use error::{DataError, DataErrorKind};
+pub use memory::{MemoryLimit, MemoryShortfall};
 
 use std::path::{Path, PathBuf};
 
@@ -354,11 +356,15 @@ impl Dataset {
         self.labels.is_empty()
     }
 
-    /// The distinct labels in order of first appearance.
+    /// The distinct labels (compared with `==`, so `-0` is `0`) in order of
+    /// first appearance. O(n) expected time whatever the number of distinct
+    /// labels (a hash set, not a scan of the classes seen).
     pub fn classes(&self) -> Vec<f64> {
         let mut seen: Vec<f64> = Vec::new();
+        let mut bits = std::collections::HashSet::new();
         for &l in &self.labels {
-            if !seen.contains(&l) {
+            // `0.0 + l` maps -0 to +0; labels are finite, so no NaN.
+            if bits.insert((0.0 + l).to_bits()) {
                 seen.push(l);
             }
         }
@@ -429,23 +435,63 @@ impl Format {
 }
 
 /// Reads a data file in the given format (see [`libsvm::read_path`] and
-/// [`csv::read_path`]).
+/// [`csv::read_path`]), refusing a file too large for the memory the system
+/// reports available ([`MemoryLimit::System`]).
 pub fn read_path(path: &Path, format: &Format) -> Result<Dataset, DataError> {
+    read_path_with(path, format, MemoryLimit::System)
+}
+
+/// [`read_path`] with the memory figure given by `limit` (see
+/// [`memory`]).
+pub fn read_path_with(
+    path: &Path,
+    format: &Format,
+    limit: MemoryLimit,
+) -> Result<Dataset, DataError> {
     match format {
-        Format::Libsvm => libsvm::read_path(path),
-        Format::Csv(options) => csv::read_path(path, options),
+        Format::Libsvm => libsvm::read_path_with(path, limit),
+        Format::Csv(options) => csv::read_path_with(path, options, limit),
     }
 }
 
-/// Reads a whole file, mapping a failure to [`DataErrorKind::Io`] naming it.
-pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, DataError> {
-    std::fs::read(path).map_err(|e| {
+/// A whole file read after checking that its size fits in the memory
+/// `limit` allows, with that figure (for the reader's second check, on its
+/// estimate of the parsed size).
+pub(crate) struct FileBytes {
+    /// The file's content.
+    pub bytes: Vec<u8>,
+    /// The available memory figure in force (`None`: no check).
+    pub available: Option<u64>,
+}
+
+impl FileBytes {
+    /// Refuses the file when the bytes plus `structures` (the reader's
+    /// estimate of its parsed structures) exceed the available memory.
+    pub fn check_parsed_size(&self, path: &Path, structures: u64) -> Result<(), DataError> {
+        let file = self.bytes.len() as u64;
+        MemoryShortfall::check(file, file.saturating_add(structures), self.available)
+            .map_err(|m| DataError::new(Some(path.to_path_buf()), None, DataErrorKind::TooLarge(m)))
+    }
+}
+
+/// Reads a whole file, mapping a failure to [`DataErrorKind::Io`] naming it
+/// and a file larger than the available memory to
+/// [`DataErrorKind::TooLarge`] (before reading it).
+pub(crate) fn read_file(path: &Path, limit: MemoryLimit) -> Result<FileBytes, DataError> {
+    let available = limit.available_bytes();
+    if let Some(size) = memory::file_size(path) {
+        MemoryShortfall::check(size, size, available).map_err(|m| {
+            DataError::new(Some(path.to_path_buf()), None, DataErrorKind::TooLarge(m))
+        })?;
+    }
+    let bytes = std::fs::read(path).map_err(|e| {
         DataError::new(
             Some(path.to_path_buf()),
             None,
             DataErrorKind::Io(e.to_string()),
         )
-    })
+    })?;
+    Ok(FileBytes { bytes, available })
 }
 
 impl Source {
