@@ -145,15 +145,6 @@ fn solve_multiclass(
     start: Instant,
     cancel: Option<&AtomicBool>,
 ) -> Result<Solved, CliError> {
-    if let Some(init) = &options.init {
-        return Err(CliError::Argument(format!(
-            "invalid value for --init: warm starts apply to binary data; {} has {} labels \
-             (and {} would be one model per sub-problem)",
-            options.data.display(),
-            data.classes().len(),
-            init.display()
-        )));
-    }
     if !options.weights.is_empty() {
         return Err(CliError::Argument(format!(
             "invalid value for --weight: class weights are not supported for multiclass data \
@@ -177,8 +168,23 @@ fn solve_multiclass(
         SolverChoice::Exactly(kind) => kind,
     };
     let t = Instant::now();
-    let trained =
-        train_multiclass_cancellable(&data, &train_options, options.multiclass, solver, cancel)?;
+    let initial = match &options.init {
+        Some(path) => Some(super::init::warm_start_multiclass(
+            path,
+            &data,
+            &options.data,
+            options.multiclass,
+        )?),
+        None => None,
+    };
+    let trained = train_multiclass_cancellable(
+        &data,
+        &train_options,
+        options.multiclass,
+        solver,
+        initial.as_deref(),
+        cancel,
+    )?;
     let solve = t.elapsed();
     let t = Instant::now();
     let predicted = trained.model.predict(&data.features);
