@@ -631,6 +631,7 @@ mod tests {
             "n_bounded_sv",
             "training_accuracy",
             "linear",
+            "warm_start",
         ];
         expected.sort_unstable();
         assert_eq!(keys, expected);
