@@ -145,14 +145,13 @@ fn main() {
         let (sw, cw, rw) = grid(2, true, &report);
         let (sc, cc, rc) = grid(2, false, &report);
         let iters = |r: &serde_json::Value| -> u64 { fingerprint(r).iter().map(|p| p.1).sum() };
+        let cpu = |c: Option<f64>| c.map_or_else(|| "?".into(), |c| format!("{c:.2}"));
         println!(
-            "warm starts along C (--threads 2): {:.3} s wall, {:?} s cpu, {} iterations; \
-             cold: {:.3} s wall, {:?} s cpu, {} iterations",
-            sw,
-            cw,
+            "warm starts along C (--threads 2): {sw:.3} s wall, {} s cpu, {} iterations; \
+             cold: {sc:.3} s wall, {} s cpu, {} iterations",
+            cpu(cw),
             iters(&rw),
-            sc,
-            cc,
+            cpu(cc),
             iters(&rc)
         );
     }
