@@ -396,17 +396,48 @@ pub fn train_multiclass(
     strategy: MulticlassStrategy,
     solver: SolverKind,
 ) -> Result<MulticlassTrained, TrainError> {
-    train_multiclass_cancellable(data, options, strategy, solver, None)
+    train_multiclass_cancellable(data, options, strategy, solver, None, None)
 }
 
-/// [`train_multiclass`] with cooperative cancellation: every sub-problem's
-/// solver polls `cancel` and stops with `Status::Interrupted` once it is
-/// set (sub-problems not yet started stop at once).
+/// The rows of each sub-problem of `strategy` on `data` (in the order of
+/// [`MulticlassStrategy::pairs`] over [`Dataset::classes`]), ascending, with
+/// `yᵢ = +1` for the sub-problem's positive class and `−1` otherwise.
+pub fn subproblem_rows(
+    data: &Dataset,
+    strategy: MulticlassStrategy,
+) -> Vec<(Vec<usize>, Vec<f64>)> {
+    let classes = data.classes();
+    let class_of: Vec<usize> = data
+        .labels
+        .iter()
+        .map(|l| classes.iter().position(|c| c == l).unwrap_or(0))
+        .collect();
+    strategy
+        .pairs(classes.len())
+        .iter()
+        .map(|&(i, j)| {
+            class_of
+                .iter()
+                .enumerate()
+                .filter(|(_, &c)| j.is_none() || c == i || Some(c) == j)
+                .map(|(r, &c)| (r, if c == i { 1.0 } else { -1.0 }))
+                .unzip()
+        })
+        .collect()
+}
+
+/// [`train_multiclass`] from starting points and with cooperative
+/// cancellation. `initial`, when given, holds one `α` per sub-problem, over
+/// its rows as [`subproblem_rows`] lists them (e.g. rebuilt from a saved
+/// model to resume it). Every sub-problem's solver polls `cancel` and stops
+/// with `Status::Interrupted` once it is set (sub-problems not yet started
+/// stop at once).
 pub fn train_multiclass_cancellable(
     data: &Dataset,
     options: &TrainOptions,
     strategy: MulticlassStrategy,
     solver: SolverKind,
+    initial: Option<&[Vec<f64>]>,
     cancel: Option<&std::sync::atomic::AtomicBool>,
 ) -> Result<MulticlassTrained, TrainError> {
     if solver == SolverKind::Cd {
@@ -419,24 +450,26 @@ pub fn train_multiclass_cancellable(
         // binary_labels names the single class and the file.
         data.binary_labels()?;
     }
-    let class_of: Vec<usize> = data
-        .labels
-        .iter()
-        .map(|l| classes.iter().position(|c| c == l).unwrap_or(0))
-        .collect();
-    let results: Vec<Result<(Model, SubProblem), TrainError>> = strategy
-        .pairs(classes.len())
+    let pairs = strategy.pairs(classes.len());
+    let sub_rows = subproblem_rows(data, strategy);
+    if let Some(init) = initial {
+        if init.len() != pairs.len() {
+            return Err(TrainError::Option(format!(
+                "{} starting points for {} sub-problems",
+                init.len(),
+                pairs.len()
+            )));
+        }
+    }
+    let results: Vec<Result<(Model, SubProblem), TrainError>> = pairs
         .par_iter()
-        .map(|&(i, j)| {
-            let (rows, y): (Vec<usize>, Vec<f64>) = class_of
-                .iter()
-                .enumerate()
-                .filter(|(_, &c)| j.is_none() || c == i || Some(c) == j)
-                .map(|(r, &c)| (r, if c == i { 1.0 } else { -1.0 }))
-                .unzip();
+        .zip(sub_rows)
+        .enumerate()
+        .map(|(k, (&(i, j), (rows, y)))| {
             let sub = sub_dataset(data, &rows, y)?;
             let control = crate::train::SolveControl {
                 cancel,
+                initial: initial.map(|v| v[k].as_slice()),
                 ..Default::default()
             };
             let trained = crate::train::train_controlled(&sub, options, solver, control)?;

@@ -165,10 +165,10 @@ pub fn pg_settings(smo: &SmoSettings) -> PgSettings {
 /// of a run that is not plain settings.
 #[derive(Clone, Copy, Default)]
 pub struct SolveControl<'a> {
-    /// A starting `α`, one entry per training row (e.g. from
-    /// [`crate::warm::alpha_from_model`], or the solution for a neighbouring
-    /// `C`); the solver projects it onto the feasible set. `None`: cold
-    /// start from 0.
+    /// A starting `α`, one entry per training row (e.g. [`Trained::alpha`]
+    /// of an earlier solve, or of a neighbouring `C`, or the `α` that
+    /// `svm-dual solve --init` rebuilds from a saved model); the solver
+    /// projects it onto the feasible set. `None`: cold start from 0.
     pub initial: Option<&'a [f64]>,
     /// Called about once a second during long solves.
     pub progress: Option<&'a (dyn Fn(&Progress) + Sync)>,

@@ -218,3 +218,62 @@ fn the_cancellation_flag_stops_the_solver_and_the_iterate_resumes() {
         );
     }
 }
+
+#[test]
+fn a_multiclass_run_resumes_every_sub_problem() {
+    let dir = TempDir::new().unwrap();
+    let data = dataset("iris.scale");
+    let common = [
+        "solve",
+        "--data",
+        s(&data),
+        "--loss",
+        "l1",
+        "--tol",
+        "1e-8",
+        "-q",
+    ];
+    let (m1, r2, r3) = (
+        dir.path().join("stopped.json"),
+        dir.path().join("r2.json"),
+        dir.path().join("r3.json"),
+    );
+    let mut a = common.to_vec();
+    a.extend(["--max-iter", "15", "--model", s(&m1)]);
+    assert_eq!(run(&a).code, 3);
+    let mut a = common.to_vec();
+    a.extend(["--init", s(&m1), "--report", s(&r2)]);
+    let resumed = run(&a);
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    let mut a = common.to_vec();
+    a.extend(["--report", s(&r3)]);
+    assert_eq!(run(&a).code, 0);
+    let (r2, r3) = (report(&r2), report(&r3));
+    let subs = |r: &Value| -> Vec<(f64, u64)> {
+        r["subproblems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["certificate"]["dual_objective"].as_f64().unwrap(),
+                    p["iterations"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let (warm, cold) = (subs(&r2), subs(&r3));
+    assert_eq!(warm.len(), 3);
+    for ((dw, _), (dc, _)) in warm.iter().zip(&cold) {
+        assert!((dw - dc).abs() <= 1e-9 * dc.abs(), "{dw} vs {dc}");
+    }
+    let total = |v: &[(f64, u64)]| v.iter().map(|p| p.1).sum::<u64>();
+    assert!(total(&warm) < total(&cold), "{warm:?} vs {cold:?}");
+
+    // A binary model for multiclass data, or another strategy, is refused.
+    let mut a = common.to_vec();
+    a.extend(["--init", s(&m1), "--multiclass", "ovr"]);
+    let bad = run(&a);
+    assert_eq!(bad.code, 2);
+    assert!(bad.stderr.contains("ovr"), "{}", bad.stderr);
+}

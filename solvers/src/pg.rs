@@ -190,9 +190,9 @@ pub fn solve_pg(
 }
 
 /// [`solve_pg`] with cooperative cancellation: when `cancel` is set the
-/// solve stops before its next iteration with [`Status::Interrupted`] and
-/// returns the current iterate (feasible; the methods are not monotone, so
-/// it is the last iterate, not necessarily the best).
+/// solve stops before its next iteration with [`Status::Interrupted`].
+/// A solve stopped early (a limit or `cancel`) returns the iterate with the
+/// lowest objective seen, feasible: the methods are not monotone.
 pub fn solve_pg_cancellable(
     q: &dyn QMatrix,
     problem: &QpProblem<'_>,
@@ -322,6 +322,10 @@ struct Pg<'a, 'p> {
     settings: &'a PgSettings,
     progress: Option<&'a (dyn Fn(&Progress) + Sync)>,
     cancel: Option<&'a AtomicBool>,
+    /// The lowest objective seen at an iteration boundary and its point:
+    /// the methods are not monotone, and a solve stopped early returns the
+    /// best iterate, not the last.
+    best: Option<(f64, Vec<f64>)>,
     start: Instant,
     last_report: Instant,
     n: usize,
@@ -378,6 +382,7 @@ impl<'a, 'p> Pg<'a, 'p> {
             settings,
             progress,
             cancel: None,
+            best: None,
             start,
             last_report: start,
             n,
@@ -430,6 +435,14 @@ impl<'a, 'p> Pg<'a, 'p> {
     /// progress, then convergence on a fresh gradient. `Some` ends the
     /// solve.
     fn check(&mut self) -> Result<Option<Status>, SetupError> {
+        match &mut self.best {
+            Some((f, a)) if self.objective < *f => {
+                *f = self.objective;
+                a.copy_from_slice(&self.alpha);
+            }
+            Some(_) => {}
+            None => self.best = Some((self.objective, self.alpha.clone())),
+        }
         if self.settings.max_iter.is_some_and(|m| self.iterations >= m) {
             return Ok(Some(Status::MaxIterations));
         }
@@ -808,6 +821,17 @@ impl<'a, 'p> Pg<'a, 'p> {
     }
 
     fn finish(mut self, status: Status) -> Result<Solution, SetupError> {
+        let stopped_early = matches!(
+            status,
+            Status::MaxIterations | Status::TimeLimit | Status::Interrupted
+        );
+        if let (true, Some((f, best))) = (stopped_early, self.best.take()) {
+            if f < self.objective {
+                self.alpha = best;
+                // Recompute G and f at the best point (and repair yᵀα).
+                self.since_refresh = self.since_refresh.max(1);
+            }
+        }
         if self.since_refresh > 0 {
             self.refresh()?;
         }

@@ -88,8 +88,6 @@ struct Smo<'a> {
     cache: ColumnCache,
     tol: f64,
     unshrunk: bool,
-    /// Rows of all positions, `perm` as passed to `QMatrix::column`.
-    scratch: Vec<f64>,
 }
 
 /// Solves the problem with SMO. Errors only for an invalid problem or
@@ -221,23 +219,25 @@ impl<'a> Smo<'a> {
             cache: ColumnCache::new(n, settings.cache_bytes),
             tol: settings.tol,
             unshrunk: false,
-            scratch: vec![0.0; n],
         };
         for i in 0..n {
             smo.place[i] = smo.place_of(i);
             smo.refresh_sets(i);
         }
-        // G = p + Σⱼ αⱼ Q_{:j};  Ḡ = Σ over bounded j with αⱼ ≠ 0.
+        // G = p + Σⱼ αⱼ Q_{:j};  Ḡ = Σ over bounded j with αⱼ ≠ 0. The
+        // columns go through the cache: a warm start needs one per nonzero
+        // αⱼ, and the iterations that follow ask for the same columns.
         for j in 0..n {
             let a = smo.alpha[j];
             if a != 0.0 {
-                let col = smo.full_column(j);
-                for i in 0..n {
-                    smo.grad[i] += a * col[i];
+                smo.column(j, n, None);
+                let col = smo.cache.column(j);
+                for (g, c) in smo.grad.iter_mut().zip(col) {
+                    *g += a * c;
                 }
                 if smo.place[j] != Place::Free {
-                    for i in 0..n {
-                        smo.grad_bar[i] += a * col[i];
+                    for (g, c) in smo.grad_bar.iter_mut().zip(col) {
+                        *g += a * c;
                     }
                 }
             }
@@ -271,13 +271,6 @@ impl<'a> Smo<'a> {
             let out = &mut self.cache.column_mut(pos)[start..len];
             self.q.column(self.perm[pos], &self.perm[start..len], out);
         }
-    }
-
-    /// The full column at position `pos` (all `n` rows, working order),
-    /// computed without the cache into `scratch`, returned as a copy.
-    fn full_column(&mut self, pos: usize) -> Vec<f64> {
-        self.q.column(self.perm[pos], &self.perm, &mut self.scratch);
-        self.scratch.clone()
     }
 
     fn run(

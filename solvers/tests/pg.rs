@@ -316,3 +316,34 @@ fn setup_errors_are_errors() {
     };
     assert!(solve_pg(&q, &mismatched, &PgSettings::default(), None).is_err());
 }
+
+/// The methods are not monotone, but a solve stopped early returns the best
+/// iterate so far: along the same (deterministic) trajectory, a larger
+/// iteration limit never returns a worse objective.
+#[test]
+fn a_solve_stopped_early_returns_the_best_iterate_so_far() {
+    let c = common::decaying_case(60);
+    let q = DenseQ::new(c.n, c.q.clone()).unwrap();
+    let problem = c.problem();
+    for method in [PgMethod::Gvpm, PgMethod::DaiFletcher, PgMethod::Fista] {
+        let mut previous = f64::INFINITY;
+        for m in 1..40 {
+            let settings = PgSettings {
+                tol: 1e-14,
+                max_iter: Some(m),
+                method,
+                ..Default::default()
+            };
+            let sol = solve_pg(&q, &problem, &settings, None).unwrap();
+            if sol.status != Status::MaxIterations {
+                break;
+            }
+            assert!(
+                sol.objective <= previous + 1e-12 * previous.abs().max(1.0),
+                "{method:?}: limit {m} gives {} after {previous}",
+                sol.objective
+            );
+            previous = sol.objective;
+        }
+    }
+}

@@ -276,7 +276,8 @@ pub struct SolveArgs {
     /// Start from the dual solution of this model (ours or LIBSVM's) instead
     /// of 0, projected onto the feasible set: resumes a run stopped by a
     /// limit or Ctrl-C, or warm-starts from another C. Its support vectors
-    /// must be rows of --data. smo and pg only; binary data only.
+    /// must be rows of --data. smo and pg only; multiclass data takes a
+    /// multiclass model of the same classes and --multiclass.
     #[arg(long, value_name = "FILE")]
     pub init: Option<PathBuf>,
     /// No progress lines and no summary on stderr (errors are still shown).

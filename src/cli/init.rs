@@ -23,7 +23,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock};
 
 use svm_dual::data::Dataset;
-use svm_dual::multiclass::AnyModel;
+use svm_dual::multiclass::{sub_dataset, subproblem_rows, AnyModel, MulticlassStrategy};
 
 use super::predict::load_any_model;
 use super::verify_cmd::{reconstruct_alpha, signs};
@@ -39,7 +39,8 @@ pub struct WarmStart {
 }
 
 /// Reads `path` (a binary model, JSON or LIBSVM text) and rebuilds its `α`
-/// on the rows of `data`. A multiclass model, a support vector whose
+/// on the rows of `data` (for multiclass data see
+/// [`warm_start_multiclass`]). A multiclass model, a support vector whose
 /// recorded row is beyond the data, or one that is not a row of the data
 /// is an error naming both files.
 pub fn warm_start(path: &Path, data: &Dataset, data_path: &Path) -> Result<WarmStart, CliError> {
@@ -98,6 +99,94 @@ pub fn warm_start(path: &Path, data: &Dataset, data_path: &Path) -> Result<WarmS
         alpha: rebuilt.alpha,
         support_vectors: model.support_vectors.len(),
     })
+}
+
+/// Reads `path` (a multiclass JSON model) and rebuilds the `α` of each of
+/// its sub-problems on the rows of `data` that `strategy` gives it
+/// ([`subproblem_rows`]). The model must have the data's classes, in the
+/// same order, and the same strategy; its support vectors must be rows of
+/// the sub-problem.
+pub fn warm_start_multiclass(
+    path: &Path,
+    data: &Dataset,
+    data_path: &Path,
+    strategy: MulticlassStrategy,
+) -> Result<Vec<Vec<f64>>, CliError> {
+    let data_name = data_path.display().to_string();
+    let refuse = |why: String| {
+        CliError::Argument(format!(
+            "invalid value for --init: {} does not match {data_name}: {why}",
+            path.display()
+        ))
+    };
+    let model = match load_any_model(path, None)? {
+        AnyModel::Multiclass(m) => m,
+        AnyModel::Binary(_) => {
+            return Err(refuse(format!(
+                "it is a binary model and the data has {} labels",
+                data.classes().len()
+            )))
+        }
+        AnyModel::Joint(m) => {
+            return Err(refuse(format!(
+                "it is a {} model and --multiclass asks for {}",
+                m.method.name(),
+                strategy.name()
+            )))
+        }
+    };
+    let classes = data.classes();
+    if model.classes != classes {
+        return Err(refuse(format!(
+            "its classes are {:?}, the data's (in order of first appearance) {:?}",
+            model.classes, classes
+        )));
+    }
+    if model.strategy != strategy {
+        return Err(refuse(format!(
+            "it is {} and --multiclass asks for {}",
+            model.strategy.name(),
+            strategy.name()
+        )));
+    }
+    let n = data.len();
+    let model_name = path.display().to_string();
+    subproblem_rows(data, strategy)
+        .into_iter()
+        .zip(&model.submodels)
+        .enumerate()
+        .map(|(k, ((rows, y), sub_model))| {
+            // Recorded indices are rows of the whole data: make them rows
+            // of the sub-problem (or unknown, matched by content).
+            let mut local = sub_model.clone();
+            for sv in &mut local.support_vectors {
+                if let Some(r) = sv.index {
+                    if r >= n {
+                        return Err(refuse(format!(
+                            "a support vector of sub-problem {} is row {} of its training set, \
+                             beyond the data's {n} rows",
+                            k + 1,
+                            r + 1
+                        )));
+                    }
+                }
+                sv.index = sv.index.and_then(|r| rows.binary_search(&r).ok());
+            }
+            let labels = rows.iter().map(|&r| data.labels[r]).collect();
+            let sub = sub_dataset(data, &rows, labels)?;
+            let rebuilt = reconstruct_alpha(&local, &sub, &y, &data_name, |s| {
+                format!(
+                    "support vector {} of sub-problem {} ({} vs {}) of {model_name}",
+                    s + 1,
+                    k + 1,
+                    sub_model.labels.positive,
+                    sub_model.labels.negative
+                )
+            })
+            .map_err(|e| CliError::Argument(format!("invalid value for --init: {e}")))?;
+            Ok(rebuilt.alpha)
+        })
+        .collect()
 }
 
 /// The process-wide flag set by Ctrl-C (SIGINT), registered on first use.

@@ -158,15 +158,6 @@ fn solve_multiclass(
             data.classes().len()
         )));
     }
-    if let Some(init) = &options.init {
-        return Err(CliError::Argument(format!(
-            "invalid value for --init: warm starts apply to binary data; {} has {} labels \
-             (and {} would be one model per sub-problem)",
-            options.data.display(),
-            data.classes().len(),
-            init.display()
-        )));
-    }
     if !options.weights.is_empty() {
         return Err(CliError::Argument(format!(
             "invalid value for --weight: class weights are not supported for multiclass data \
@@ -198,7 +189,23 @@ fn solve_multiclass(
             ))
         }
     };
-    let trained = train_multiclass_cancellable(&data, &train_options, strategy, solver, cancel)?;
+    let initial = match &options.init {
+        Some(path) => Some(super::init::warm_start_multiclass(
+            path,
+            &data,
+            &options.data,
+            strategy,
+        )?),
+        None => None,
+    };
+    let trained = train_multiclass_cancellable(
+        &data,
+        &train_options,
+        strategy,
+        solver,
+        initial.as_deref(),
+        cancel,
+    )?;
     let solve = t.elapsed();
     let t = Instant::now();
     let predicted = trained.model.predict(&data.features);
