@@ -3,7 +3,8 @@
 //!
 //! Run with `cargo bench --bench vs_libsvm` (arguments after `--`:
 //! `quick` skips a9a, `reps=N` sets the repetitions, default 3 — a9a runs
-//! `min(N, 2)` times —, `json=PATH` where the JSON goes, default
+//! `min(N, 2)` times —, `only=NAME` runs one dataset (e.g. `only=a9a`),
+//! `json=PATH` where the JSON goes, default
 //! `$TMPDIR/svm_dual_vs_libsvm.json`). `svm-train` (Debian:
 //! `libsvm-tools`) and `/usr/bin/time` are optional: without them the peer
 //! columns (or peak RSS) are empty and a line says why.
@@ -312,6 +313,9 @@ fn main() {
         .iter()
         .find_map(|a| a.strip_prefix("json=").map(PathBuf::from))
         .unwrap_or_else(|| std::env::temp_dir().join("svm_dual_vs_libsvm.json"));
+    let only: Option<String> = args
+        .iter()
+        .find_map(|a| a.strip_prefix("only=").map(str::to_owned));
     let have_libsvm = Command::new("svm-train").output().is_ok();
     let have_time = Path::new("/usr/bin/time").exists();
     if !have_libsvm {
@@ -346,6 +350,9 @@ fn main() {
     );
     let mut records = Vec::new();
     for (name, path) in &sets {
+        if only.as_ref().is_some_and(|o| o != name) {
+            continue;
+        }
         if !path.exists() {
             println!("{name}: {} not found, skipped", path.display());
             continue;
