@@ -3,7 +3,8 @@
 //!
 //! Run with `cargo bench --bench vs_libsvm` (arguments after `--`:
 //! `quick` skips a9a, `reps=N` sets the repetitions, default 3 — a9a runs
-//! `min(N, 2)` times —, `json=PATH` where the JSON goes, default
+//! `min(N, 2)` times —, `only=NAME` runs one dataset (e.g. `only=a9a`),
+//! `json=PATH` where the JSON goes, default
 //! `$TMPDIR/svm_dual_vs_libsvm.json`). `svm-train` (Debian:
 //! `libsvm-tools`) and `/usr/bin/time` are optional: without them the peer
 //! columns (or peak RSS) are empty and a line says why.
@@ -15,10 +16,12 @@
 //! default `--cache-mb`. Our wall time includes reading the file, solving,
 //! the verifier's certificate and writing the report; LIBSVM's includes
 //! reading, solving and writing its model. Reported per row: minimum and
-//! median wall time, peak RSS (`/usr/bin/time -f %M`), the dual objective
+//! median wall time, median CPU time (user + system, `/usr/bin/time -f
+//! "%U %S"`: on a shared machine the steadier measure of work, though it
+//! does not show parallel speed-up), peak RSS (`%M`), the dual objective
 //! (LIBSVM prints `obj`, the minimisation form: ours is `−obj`), the
-//! relative difference of the objectives, nSV, the ratio of our median to
-//! LIBSVM's, and the verifier's relative duality gap. Our L1 runs use 2
+//! relative difference of the objectives, nSV, the ratios of our median
+//! wall and CPU times to LIBSVM's, and the verifier's relative duality gap. Our L1 runs use 2
 //! threads and 1 thread (their objectives must agree to the bit: the
 //! solver is deterministic for any pool size). The L2 loss has no LIBSVM
 //! counterpart but a precomputed kernel: for sets of at most 2000 rows its
@@ -41,20 +44,25 @@ use std::time::Instant;
 #[derive(Debug, Clone)]
 struct Run {
     wall: f64,
+    /// User + system CPU time of the process (`/usr/bin/time -f %U %S`).
+    cpu: Option<f64>,
     rss_kb: Option<u64>,
     objective: Option<f64>,
     n_sv: Option<u64>,
     relative_gap: Option<f64>,
 }
 
+/// What [`timed`] measured: wall time, CPU time, peak RSS (KB), stdout.
+type Timed = (f64, Option<f64>, Option<u64>, String);
+
 /// Runs `program args`, timed by `/usr/bin/time` when present.
-fn timed(program: &str, args: &[String], have_time: bool) -> Option<(f64, Option<u64>, String)> {
+fn timed(program: &str, args: &[String], have_time: bool) -> Option<Timed> {
     let rss_file = std::env::temp_dir().join(format!("svm_dual_bench_rss_{}", std::process::id()));
     let start = Instant::now();
     let out = if have_time {
         Command::new("/usr/bin/time")
             .arg("-f")
-            .arg("%M")
+            .arg("%M %U %S")
             .arg("-o")
             .arg(&rss_file)
             .arg(program)
@@ -72,12 +80,28 @@ fn timed(program: &str, args: &[String], have_time: bool) -> Option<(f64, Option
         );
         return None;
     }
-    let rss = have_time
+    let line = have_time
         .then(|| std::fs::read_to_string(&rss_file).ok())
         .flatten()
-        .and_then(|s| s.lines().last()?.trim().parse().ok());
+        .and_then(|s| s.lines().last().map(str::to_owned))
+        .unwrap_or_default();
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    let rss = fields.first().and_then(|v| v.parse().ok());
+    let cpu = match (fields.get(1), fields.get(2)) {
+        (Some(u), Some(s)) => u
+            .parse::<f64>()
+            .ok()
+            .zip(s.parse::<f64>().ok())
+            .map(|(u, s)| u + s),
+        _ => None,
+    };
     let _ = std::fs::remove_file(&rss_file);
-    Some((wall, rss, String::from_utf8_lossy(&out.stdout).into_owned()))
+    Some((
+        wall,
+        cpu,
+        rss,
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    ))
 }
 
 fn ours(data: &Path, loss: &str, threads: usize, have_time: bool) -> Option<Run> {
@@ -96,12 +120,13 @@ fn ours(data: &Path, loss: &str, threads: usize, have_time: bool) -> Option<Run>
         "--report".into(),
         report.display().to_string(),
     ];
-    let (wall, rss_kb, _) = timed(env!("CARGO_BIN_EXE_svm-dual"), &args, have_time)?;
+    let (wall, cpu, rss_kb, _) = timed(env!("CARGO_BIN_EXE_svm-dual"), &args, have_time)?;
     let text = std::fs::read_to_string(&report).ok()?;
     let _ = std::fs::remove_file(&report);
     let r: Value = serde_json::from_str(&text).ok()?;
     Some(Run {
         wall,
+        cpu,
         rss_kb,
         objective: r["certificate"]["dual_objective"].as_f64(),
         n_sv: r["n_sv"].as_u64(),
@@ -116,7 +141,7 @@ fn libsvm(data: &Path, have_time: bool) -> Option<Run> {
         .map(|s| s.to_string())
         .chain([data.display().to_string(), model.display().to_string()])
         .collect();
-    let (wall, rss_kb, stdout) = timed("svm-train", &args, have_time)?;
+    let (wall, cpu, rss_kb, stdout) = timed("svm-train", &args, have_time)?;
     let _ = std::fs::remove_file(&model);
     let field = |key: &str| {
         stdout.lines().rev().find_map(|l| {
@@ -128,6 +153,7 @@ fn libsvm(data: &Path, have_time: bool) -> Option<Run> {
     };
     Some(Run {
         wall,
+        cpu,
         rss_kb,
         objective: field("obj = ").map(|o| -o),
         n_sv: field("nSV = ").map(|v| v as u64),
@@ -182,11 +208,28 @@ fn libsvm_l2(data: &Path) -> Option<f64> {
     })
 }
 
+/// Minimum and median of some values (the mean of the middle two for an
+/// even count).
+fn min_median_of(mut w: Vec<f64>) -> (f64, f64) {
+    w.sort_by(f64::total_cmp);
+    let m = w.len() / 2;
+    let median = if w.len() % 2 == 0 {
+        0.5 * (w[m - 1] + w[m])
+    } else {
+        w[m]
+    };
+    (w[0], median)
+}
+
 /// Minimum and median wall time of some runs.
 fn min_median(runs: &[Run]) -> (f64, f64) {
-    let mut w: Vec<f64> = runs.iter().map(|r| r.wall).collect();
-    w.sort_by(f64::total_cmp);
-    (w[0], w[w.len() / 2])
+    min_median_of(runs.iter().map(|r| r.wall).collect())
+}
+
+/// Median CPU time of some runs (`None` without `/usr/bin/time`).
+fn cpu_median(runs: &[Run]) -> Option<f64> {
+    let c: Vec<f64> = runs.iter().filter_map(|r| r.cpu).collect();
+    (!c.is_empty()).then(|| min_median_of(c).1)
 }
 
 fn load_average() -> String {
@@ -249,6 +292,7 @@ fn run_json(runs: &[Run]) -> Value {
     json!({
         "wall_min_s": min,
         "wall_median_s": median,
+        "cpu_median_s": cpu_median(runs),
         "peak_rss_kb": runs.iter().filter_map(|r| r.rss_kb).max(),
         "objective": last.objective,
         "n_sv": last.n_sv,
@@ -269,6 +313,9 @@ fn main() {
         .iter()
         .find_map(|a| a.strip_prefix("json=").map(PathBuf::from))
         .unwrap_or_else(|| std::env::temp_dir().join("svm_dual_vs_libsvm.json"));
+    let only: Option<String> = args
+        .iter()
+        .find_map(|a| a.strip_prefix("only=").map(str::to_owned));
     let have_libsvm = Command::new("svm-train").output().is_ok();
     let have_time = Path::new("/usr/bin/time").exists();
     if !have_libsvm {
@@ -287,20 +334,25 @@ fn main() {
         sets.push(("a9a".into(), root.join("../shared/datasets/a9a")));
     }
     println!(
-        "{:<16} {:<14} {:>8} {:>8} {:>9} {:>17} {:>9} {:>6} {:>7} {:>9}",
+        "{:<16} {:<14} {:>8} {:>8} {:>8} {:>9} {:>17} {:>9} {:>6} {:>7} {:>7} {:>9}",
         "dataset",
         "program",
         "min s",
         "med s",
+        "cpu s",
         "RSS MB",
         "dual objective",
         "rel diff",
         "nSV",
         "ratio",
+        "cpu rat",
         "rel gap"
     );
     let mut records = Vec::new();
     for (name, path) in &sets {
+        if only.as_ref().is_some_and(|o| o != name) {
+            continue;
+        }
         if !path.exists() {
             println!("{name}: {} not found, skipped", path.display());
             continue;
@@ -319,6 +371,7 @@ fn main() {
         let peer_obj = peer.last().and_then(|r| r.objective);
         let peer_l2 = if have_libsvm { libsvm_l2(path) } else { None };
         let peer_median = (!peer.is_empty()).then(|| min_median(&peer).1);
+        let peer_cpu = cpu_median(&peer);
         let mut rows = Vec::new();
         for (label, runs, reference) in [
             ("svm-dual l1 2t", &two, peer_obj),
@@ -336,17 +389,24 @@ fn main() {
                 _ => None,
             };
             let ratio = peer_median.filter(|_| label.starts_with("svm-dual l1"));
+            let cpu = cpu_median(runs);
+            let cpu_ratio = match (cpu, peer_cpu) {
+                (Some(a), Some(b)) if b > 0.0 && label.starts_with("svm-dual l1") => Some(a / b),
+                _ => None,
+            };
             println!(
-                "{:<16} {:<14} {:>8.3} {:>8.3} {:>9} {:>17} {:>9} {:>6} {:>7} {:>9}",
+                "{:<16} {:<14} {:>8.3} {:>8.3} {:>8} {:>9} {:>17} {:>9} {:>6} {:>7} {:>7} {:>9}",
                 name,
                 label,
                 min,
                 median,
+                fmt_opt(cpu.map(|c| format!("{c:.2}"))),
                 fmt_opt(runs.iter().filter_map(|r| r.rss_kb).max().map(|k| k / 1024)),
                 fmt_opt(last.objective.map(|o| format!("{o:.6}"))),
                 fmt_opt(rel_diff.map(|d| format!("{d:.2e}"))),
                 fmt_opt(last.n_sv),
                 fmt_opt(ratio.map(|p| format!("{:.3}", median / p))),
+                fmt_opt(cpu_ratio.map(|r| format!("{r:.3}"))),
                 fmt_opt(last.relative_gap.map(|g| format!("{g:.2e}"))),
             );
             rows.push(json!({
@@ -354,6 +414,7 @@ fn main() {
                 "result": run_json(runs),
                 "relative_objective_difference": rel_diff,
                 "median_ratio_to_svm_train": ratio.map(|p| median / p),
+                "cpu_ratio_to_svm_train": cpu_ratio,
             }));
         }
         let same_objective = match (one.last(), two.last()) {

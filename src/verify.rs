@@ -4,11 +4,15 @@
 //! (costs `Cᵢ`, loss, bias), a kernel `K` and a candidate `(α, b)`, the
 //! verifier recomputes everything from the data. It does not use the solver,
 //! its gradient, its cache, nor [`crate::kernel::KernelMatrix`]: kernel
-//! values are recomputed here, row by row over the support vectors
-//! (sparse storage: merge/scatter dot products; dense storage: blocks of
+//! values are recomputed here, row by row over the support vectors, by one
+//! of three ways to form the dot products — sparse storage with at most
+//! 2¹⁴ columns: sparse rows times dense panels of 64 support vectors
+//! (the rows' decision values are an `n × nSV` kernel block); wider sparse
+//! storage: scatter/merge dot products; dense storage: blocks of
 //! [`crate::linalg::gram_block_seq`], one per task, so faer's own
-//! parallelism is not nested inside the row chunks), then mapped through
-//! [`Kernel::map_dots`] a row at a time.
+//! parallelism is not nested inside the row chunks — then mapped through
+//! [`Kernel::map_dots`] (the only code shared with the solver's kernel: the
+//! kernel function itself) a row at a time.
 //!
 //! # What is computed
 //! ```text
