@@ -752,7 +752,6 @@ impl<M: RowMatrix + ?Sized> Cd<'_, M> {
         let mut spread = f64::INFINITY;
         let mut gap = None;
         let mut last_report = start;
-        let mut shuffled = vec![0usize; 0];
         let status = loop {
             if let Some(s) =
                 self.limits(settings, progress, start, &mut last_report, passes, spread)
@@ -760,10 +759,8 @@ impl<M: RowMatrix + ?Sized> Cd<'_, M> {
                 break s;
             }
             let (mut pg_max, mut pg_min) = (f64::NEG_INFINITY, f64::INFINITY);
-            shuffled.clear();
-            shuffled.extend_from_slice(&self.index[..self.active]);
-            self.rng.shuffle(&mut shuffled);
-            self.index[..self.active].copy_from_slice(&shuffled);
+            // In place (the same permutation as shuffling a copy).
+            self.rng.shuffle(&mut self.index[..self.active]);
             let mut s = 0;
             let mut unbounded = false;
             let x = self.x;
@@ -969,7 +966,6 @@ impl<M: RowMatrix + ?Sized> Cd<'_, M> {
         let mut measure = f64::INFINITY;
         let mut gap = None;
         let mut last_report = start;
-        let mut shuffled = Vec::new();
         let status = loop {
             if let Some(s) =
                 self.limits(settings, progress, start, &mut last_report, passes, measure)
@@ -977,10 +973,8 @@ impl<M: RowMatrix + ?Sized> Cd<'_, M> {
                 break s;
             }
             let (mut m, mut big_m) = (f64::NEG_INFINITY, f64::INFINITY);
-            shuffled.clear();
-            shuffled.extend_from_slice(&self.index[..self.active]);
-            self.rng.shuffle(&mut shuffled);
-            self.index[..self.active].copy_from_slice(&shuffled);
+            // In place (the same permutation as shuffling a copy).
+            self.rng.shuffle(&mut self.index[..self.active]);
             let mut s = 0;
             let mut unbounded = false;
             while s < self.active {
