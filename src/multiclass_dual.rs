@@ -244,7 +244,10 @@ impl JointModel {
             }
         }
         if !(self.c.is_finite() && self.c > 0.0) {
-            return Err(format!("c must be a positive finite number, got {}", self.c));
+            return Err(format!(
+                "c must be a positive finite number, got {}",
+                self.c
+            ));
         }
         self.kernel.validate()?;
         if let Some(w) = &self.weights {

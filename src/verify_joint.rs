@@ -307,7 +307,11 @@ pub fn scores(features: &Features, kernel: Kernel, k: usize, alpha: &[f64]) -> (
 }
 
 /// The certificate of `point` on `features` with `kernel` (module doc).
-pub fn verify_joint(features: &Features, kernel: Kernel, point: &JointPoint<'_>) -> JointCertificate {
+pub fn verify_joint(
+    features: &Features,
+    kernel: Kernel,
+    point: &JointPoint<'_>,
+) -> JointCertificate {
     let k = point.n_classes;
     let n = features.n_rows();
     let (s, norm2) = scores(features, kernel, k, point.alpha);

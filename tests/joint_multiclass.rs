@@ -260,7 +260,14 @@ fn cli_solve_predict_and_refusals() {
     let data = repo("datasets/glass.scale");
     Command::cargo_bin("svm-dual")
         .unwrap()
-        .args(["solve", "--multiclass", "weston-watkins", "--tol", "1e-8", "-q"])
+        .args([
+            "solve",
+            "--multiclass",
+            "weston-watkins",
+            "--tol",
+            "1e-8",
+            "-q",
+        ])
         .arg("--data")
         .arg(&data)
         .arg("--model")
@@ -302,8 +309,14 @@ fn cli_solve_predict_and_refusals() {
 
     for (args, needle) in [
         (&["--loss", "l1"][..], "--loss"),
-        (&["--kernel", "linear", "--no-bias", "-B", "1"], "-B/--bias-feature"),
-        (&["--target-gap", "1e-3", "--kernel", "linear"], "--target-gap"),
+        (
+            &["--kernel", "linear", "--no-bias", "-B", "1"],
+            "-B/--bias-feature",
+        ),
+        (
+            &["--target-gap", "1e-3", "--kernel", "linear"],
+            "--target-gap",
+        ),
     ] {
         let out = Command::cargo_bin("svm-dual")
             .unwrap()

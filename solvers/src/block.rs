@@ -298,7 +298,7 @@ impl<Q: QMatrix + ?Sized> KernelState<'_, Q> {
         let mut best: Option<(usize, f64)> = None;
         for &i in &self.active {
             let (v, _) = self.violation(i);
-            if best.is_none_or(|(_, b)| v > b) {
+            if best.map_or(true, |(_, b)| v > b) {
                 best = Some((i, v));
             }
         }
@@ -318,11 +318,13 @@ impl<Q: QMatrix + ?Sized> KernelState<'_, Q> {
             let aj = aj.to_vec();
             self.load_column(j);
             let col = self.cache.column(j);
-            g.par_chunks_mut(k).zip(col.par_iter()).for_each(|(gi, &c)| {
-                for m in 0..k {
-                    gi[m] += c * aj[m];
-                }
-            });
+            g.par_chunks_mut(k)
+                .zip(col.par_iter())
+                .for_each(|(gi, &c)| {
+                    for m in 0..k {
+                        gi[m] += c * aj[m];
+                    }
+                });
         }
         self.gradient = g;
         self.active = (0..self.n).collect();
@@ -563,7 +565,12 @@ impl EntryScratch {
     /// `vᵢ` over the first `len` gathered entries and whether they all sit
     /// at a bound.
     fn violation(&self, len: usize) -> (f64, bool) {
-        block_violation(&self.a[..len], &self.g[..len], &self.l[..len], &self.u[..len])
+        block_violation(
+            &self.a[..len],
+            &self.g[..len],
+            &self.l[..len],
+            &self.u[..len],
+        )
     }
 
     /// Moves to the back of `act` (and of the gathered values) the entries
@@ -713,7 +720,11 @@ pub fn solve_block_linear<M: RowMatrix + ?Sized>(
         }
         passes += 1;
         last_violation = pass_max;
-        shrink_bound = if pass_max > 0.0 { pass_max } else { f64::INFINITY };
+        shrink_bound = if pass_max > 0.0 {
+            pass_max
+        } else {
+            f64::INFINITY
+        };
         if pass_max <= settings.tol {
             if !started_full {
                 active = n;
@@ -776,7 +787,12 @@ mod tests {
     use crate::DenseQ;
 
     /// A small random problem: `K = XXᵀ`, Crammer–Singer-shaped bounds.
-    fn problem(n: usize, d: usize, k: usize, seed: u64) -> (Vec<Vec<f64>>, Vec<f64>, Vec<f64>, Vec<f64>) {
+    fn problem(
+        n: usize,
+        d: usize,
+        k: usize,
+        seed: u64,
+    ) -> (Vec<Vec<f64>>, Vec<f64>, Vec<f64>, Vec<f64>) {
         let mut rng = SplitMix64(seed);
         let mut unif = || (rng.next() >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0;
         let x: Vec<Vec<f64>> = (0..n).map(|_| (0..d).map(|_| unif()).collect()).collect();

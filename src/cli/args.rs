@@ -12,10 +12,10 @@ use svm_dual::formulation::{Formulation, Loss};
 use svm_dual::kernel::Kernel;
 use svm_dual::multiclass::MulticlassStrategy;
 use svm_dual::multiclass_dual::MulticlassChoice;
-use svm_dual::verify_joint::JointMethod;
 use svm_dual::report::InputFormat;
 use svm_dual::solvers::SmoSettings;
 use svm_dual::train::{SolverChoice, SolverKind};
+use svm_dual::verify_joint::JointMethod;
 
 use super::CliError;
 
@@ -722,9 +722,15 @@ mod tests {
         assert_eq!(o.threads, None);
         assert_eq!(o.report, None);
         assert!(!o.quiet);
-        assert_eq!(o.multiclass, MulticlassChoice::Split(MulticlassStrategy::Ovo));
+        assert_eq!(
+            o.multiclass,
+            MulticlassChoice::Split(MulticlassStrategy::Ovo)
+        );
         let o = parse(&["--multiclass", "crammer-singer"]).unwrap();
-        assert_eq!(o.multiclass, MulticlassChoice::Joint(JointMethod::CrammerSinger));
+        assert_eq!(
+            o.multiclass,
+            MulticlassChoice::Joint(JointMethod::CrammerSinger)
+        );
     }
 
     #[test]
@@ -845,13 +851,30 @@ mod tests {
             (&["--report", "/nonexistent-dir/r.json"], "does not exist"),
             (&["--report", "a.json", "--model", "a.json"], "same file"),
             (&["--report", "train.txt"], "overwrite"),
-            (&["--multiclass", "crammer-singer", "--loss", "l1"], "--loss"),
             (
-                &["--multiclass", "weston-watkins", "--kernel", "linear", "--no-bias", "-B", "1"],
+                &["--multiclass", "crammer-singer", "--loss", "l1"],
+                "--loss",
+            ),
+            (
+                &[
+                    "--multiclass",
+                    "weston-watkins",
+                    "--kernel",
+                    "linear",
+                    "--no-bias",
+                    "-B",
+                    "1",
+                ],
                 "-B/--bias-feature",
             ),
-            (&["--multiclass", "crammer-singer", "--solver", "pg"], "--solver"),
-            (&["--multiclass", "weston-watkins", "--weight", "1=2"], "--weight"),
+            (
+                &["--multiclass", "crammer-singer", "--solver", "pg"],
+                "--solver",
+            ),
+            (
+                &["--multiclass", "weston-watkins", "--weight", "1=2"],
+                "--weight",
+            ),
         ] {
             let e = err(args);
             assert!(e.contains(needle), "{args:?}: {e}");

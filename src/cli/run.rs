@@ -16,11 +16,11 @@ use svm_dual::multiclass::{train_multiclass, MulticlassModel};
 use svm_dual::multiclass_dual::{
     train_joint, JointModel, JointOptions, JointReport, JointSolver, MulticlassChoice,
 };
-use svm_dual::verify_joint::JointMethod;
 use svm_dual::report::{MulticlassReport, Report, SolverReport, Timings};
 use svm_dual::solvers::CdSettings;
 use svm_dual::solvers::Progress;
 use svm_dual::train::{default_gamma, train_with, SolverChoice, SolverKind, TrainOptions};
+use svm_dual::verify_joint::JointMethod;
 
 use super::args::{LabelWeight, ReportTarget, SolveOptions};
 use super::output::write_all_atomically;
