@@ -5,11 +5,12 @@
 //! solver ([`SolverKind::Cd`]) keeps `w` explicitly and lives in
 //! [`crate::linear`]. [`SolverChoice::Auto`] picks CD for the linear kernel
 //! (one step costs O(nnz of a row) instead of a kernel column) and SMO
-//! otherwise. The measurements behind it, `benches/pg_vs_smo.rs` on 2
-//! cores (L1, C = 1, tol 1e-3 and 1e-6): PG took 0.7–4 × SMO's time on
-//! heart_scale, a1a and svmguide1 (RBF, all under ten seconds, dense `Q`),
-//! and on a9a with the linear kernel it needed 17 303 products to SMO's
-//! 72 209 pair steps, about twice SMO's time — so it is never picked
+//! otherwise. The measurements behind it, `benches/pg_vs_smo.rs` on an
+//! idle 2-core machine (L1, C = 1, tol 1e-3 and 1e-6, 1 and 2 threads): PG
+//! took 0.7–3.1 × SMO's time on heart_scale, a1a and svmguide1 (RBF, dense
+//! `Q`, all under a second), and on a9a with the linear kernel it needed
+//! 17 303 products to SMO's 72 209 pair steps at tol 1e-3 but 3.7–4.8 ×
+//! SMO's time — so it is never picked
 //! automatically. It remains the choice for polishing a warm start
 //! ([`train_controlled`] with a starting point) and for [`train_to_gap`].
 //!
