@@ -660,51 +660,15 @@ impl<'a> KernelMatrix<'a> {
 #[derive(Debug, Clone)]
 pub struct LinearGram<'a> {
     features: &'a Features,
-    indptr: Vec<usize>,
-    rows: Vec<u32>,
-    values: Vec<f64>,
+    columns: Columns,
 }
 
 impl<'a> LinearGram<'a> {
     /// Stores `Xᵀ` for `features` (one pass over the non-zeros).
     pub fn new(features: &'a Features) -> Self {
-        let (n, d) = (features.n_rows(), features.n_cols());
-        let mut count = vec![0usize; d + 1];
-        let visit = |f: &mut dyn FnMut(usize, usize, f64)| {
-            for i in 0..n {
-                match features.row(i) {
-                    Row::Sparse { indices, values } => {
-                        for (&k, &v) in indices.iter().zip(values) {
-                            f(i, k as usize, v);
-                        }
-                    }
-                    Row::Dense(values) => {
-                        for (k, &v) in values.iter().enumerate() {
-                            if v != 0.0 {
-                                f(i, k, v);
-                            }
-                        }
-                    }
-                }
-            }
-        };
-        visit(&mut |_, k, _| count[k + 1] += 1);
-        for k in 0..d {
-            count[k + 1] += count[k];
-        }
-        let nnz = count[d];
-        let (mut rows, mut values) = (vec![0u32; nnz], vec![0.0; nnz]);
-        let mut next = count.clone();
-        visit(&mut |i, k, v| {
-            rows[next[k]] = i as u32;
-            values[next[k]] = v;
-            next[k] += 1;
-        });
         Self {
             features,
-            indptr: count,
-            rows,
-            values,
+            columns: Columns::new(features),
         }
     }
 
@@ -713,17 +677,16 @@ impl<'a> LinearGram<'a> {
         let n = self.features.n_rows();
         assert_eq!(v.len(), n, "v must have length n");
         assert_eq!(out.len(), n, "out must have length n");
-        let d = self.indptr.len() - 1;
+        let d = self.columns.indptr.len() - 1;
         let mut w = vec![0.0; d];
         w.par_chunks_mut(PRODUCT_CHUNK)
             .enumerate()
             .for_each(|(c, block)| {
                 for (t, wk) in block.iter_mut().enumerate() {
-                    let k = c * PRODUCT_CHUNK + t;
-                    let range = self.indptr[k]..self.indptr[k + 1];
-                    *wk = self.rows[range.clone()]
+                    let (rows, values) = self.columns.column(c * PRODUCT_CHUNK + t);
+                    *wk = rows
                         .iter()
-                        .zip(&self.values[range])
+                        .zip(values)
                         .map(|(&i, &x)| x * v[i as usize])
                         .sum();
                 }
