@@ -83,6 +83,7 @@
 //! in index order, so the result is bit-identical for any rayon pool size.
 
 use crate::kkt;
+use crate::prefetch::prefetch;
 use crate::solution::cancelled;
 use crate::{Progress, SetupError, Status};
 use rayon::prelude::*;
@@ -99,6 +100,10 @@ const TAU: f64 = 1e-12;
 
 /// Rows per parallel task in the gap and gradient evaluations.
 const ROW_CHUNK: usize = 1024;
+
+/// How many rows ahead of the current one the passes prefetch a row's
+/// entries and scalars (its extent twice as far ahead).
+const AHEAD: usize = 16;
 
 /// One sparse row: 0-based column indices (strictly increasing) and values.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -190,6 +195,16 @@ pub trait RowMatrix: Sync {
     fn n_cols(&self) -> usize;
     /// Row `i`.
     fn row(&self, i: usize) -> SparseRow<'_>;
+    /// A hint that row `i`'s extent (where it starts and ends) will be
+    /// looked up soon: a cache prefetch, no effect on any result. The
+    /// default does nothing.
+    #[inline]
+    fn prefetch_extent(&self, _i: usize) {}
+    /// A hint that row `i`'s entries will be read soon (see
+    /// [`prefetch_extent`](Self::prefetch_extent)). The default does
+    /// nothing.
+    #[inline]
+    fn prefetch_row(&self, _i: usize) {}
 }
 
 /// Borrowed compressed-sparse-row storage.
@@ -258,6 +273,29 @@ impl RowMatrix for CsrRef<'_> {
         SparseRow {
             indices: &self.indices[r.clone()],
             values: &self.values[r],
+        }
+    }
+
+    #[inline]
+    fn prefetch_extent(&self, i: usize) {
+        if let Some(p) = self.indptr.get(i..i + 2) {
+            prefetch(&p[0]);
+            prefetch(&p[1]);
+        }
+    }
+
+    #[inline]
+    fn prefetch_row(&self, i: usize) {
+        let Some(&[start, end]) = self.indptr.get(i..i + 2) else {
+            return;
+        };
+        // Every cache line of the row, up to 1 KiB of values.
+        let end = end.min(start + 128);
+        for p in (start..end).step_by(16) {
+            prefetch(&self.indices[p]);
+        }
+        for p in (start..end).step_by(8) {
+            prefetch(&self.values[p]);
         }
     }
 }
@@ -630,6 +668,29 @@ struct RunEnd {
 }
 
 impl<M: RowMatrix + ?Sized> Cd<'_, M> {
+    /// Prefetches what the pass will need [`AHEAD`] positions after `s`
+    /// in the visiting order (a row's extent `2·AHEAD` after): the rows
+    /// are visited in random order, so without the hint each row and each
+    /// per-row scalar is a cache miss waited for in turn. (Measured by
+    /// `benches/linear_vs_liblinear.rs`, synthetic part: at 10⁸ nonzeros a
+    /// pass took 19 ns per nonzero without it, 8.5 ns with it; in
+    /// sequential order 1.7 ns.)
+    #[inline]
+    fn prefetch_ahead(&self, s: usize) {
+        let visiting = &self.index[..self.active];
+        if let Some(&j) = visiting.get(s + 2 * AHEAD) {
+            self.x.prefetch_extent(j);
+        }
+        if let Some(&j) = visiting.get(s + AHEAD) {
+            self.x.prefetch_row(j);
+            prefetch(&self.alpha[j]);
+            prefetch(&self.y[j]);
+            prefetch(&self.upper[j]);
+            prefetch(&self.shift[j]);
+            prefetch(&self.sq[j]);
+        }
+    }
+
     /// `⟨w̃, x̃ᵢ⟩`.
     #[inline]
     fn wx(&self, i: usize) -> f64 {
@@ -766,6 +827,7 @@ impl<M: RowMatrix + ?Sized> Cd<'_, M> {
             let x = self.x;
             while s < self.active {
                 let i = self.index[s];
+                self.prefetch_ahead(s);
                 // The row is looked up once for the gradient and the update.
                 let row = x.row(i);
                 let g = self.y[i] * (row.dot(&self.w) + self.b_value * self.w_b) - 1.0
@@ -979,6 +1041,7 @@ impl<M: RowMatrix + ?Sized> Cd<'_, M> {
             let mut unbounded = false;
             while s < self.active {
                 let i = self.index[s];
+                self.prefetch_ahead(s);
                 let vi = -self.y[i] * self.gradient(i);
                 let (in_up, in_low) = self.sets(i);
                 let shrink = settings.shrinking

@@ -51,6 +51,7 @@ pub mod cd;
 pub mod error;
 pub mod kkt;
 pub mod pg;
+pub mod prefetch;
 pub mod problem;
 pub mod projection;
 pub mod qmatrix;

@@ -6,7 +6,7 @@
 
 use solvers::{
     kkt, solve_cd, solve_smo, CdBias, CdProblem, CdSettings, CsrRef, DenseQ, Equality, QpProblem,
-    SetupError, SmoSettings, Status,
+    RowMatrix, SetupError, SmoSettings, SparseRow, Status,
 };
 
 /// A random sparse problem.
@@ -352,5 +352,60 @@ fn a_set_cancellation_flag_interrupts_before_the_next_pass() {
         let s =
             solvers::solve_cd_cancellable(&c.x(), &problem, &settings, None, Some(&unset)).unwrap();
         assert_eq!(s.status, Status::Converged);
+    }
+}
+
+/// The same rows through a [`RowMatrix`] that keeps the trait's default
+/// (no-op) prefetch hints.
+struct NoHints<'a>(CsrRef<'a>);
+
+impl RowMatrix for NoHints<'_> {
+    fn n_rows(&self) -> usize {
+        self.0.n_rows()
+    }
+    fn n_cols(&self) -> usize {
+        self.0.n_cols()
+    }
+    fn row(&self, i: usize) -> SparseRow<'_> {
+        self.0.row(i)
+    }
+}
+
+#[test]
+fn prefetch_hints_do_not_change_results() {
+    // 300 rows (more than the look-ahead), some of them empty, so hints
+    // reach the last rows and rows without entries.
+    let mut c = case(17, 300, 4);
+    for i in (0..300).step_by(37) {
+        let (a, b) = (c.indptr[i], c.indptr[i + 1]);
+        c.indices.drain(a..b);
+        c.values.drain(a..b);
+        for p in &mut c.indptr[i + 1..] {
+            *p -= b - a;
+        }
+    }
+    let n = c.y.len();
+    for (l1, bias) in [
+        (true, CdBias::None),
+        (false, CdBias::Regularized { value: 1.0 }),
+        (true, CdBias::Unregularized),
+    ] {
+        let (upper, shift) = loss(l1, n);
+        let problem = CdProblem {
+            signs: &c.y,
+            upper: &upper,
+            shift: &shift,
+            bias,
+        };
+        let settings = CdSettings {
+            tol: 1e-8,
+            ..Default::default()
+        };
+        let hinted = solve_cd(&c.x(), &problem, &settings, None).unwrap();
+        let plain = solve_cd(&NoHints(c.x()), &problem, &settings, None).unwrap();
+        assert_eq!(hinted.status, Status::Converged);
+        assert_eq!(hinted.alpha, plain.alpha, "{bias:?}");
+        assert_eq!(hinted.w, plain.w, "{bias:?}");
+        assert_eq!(hinted.passes, plain.passes, "{bias:?}");
     }
 }
