@@ -228,13 +228,13 @@ fn compare(name: &str, multiclass: bool, have_liblinear: bool) {
                 for _ in 0..REPEATS {
                     if have_liblinear {
                         if let Some(run) = run_liblinear(solver, c_liblinear, eps, b, &path) {
-                            if ll.as_ref().map_or(true, |best| run.wall < best.wall) {
+                            if ll.as_ref().is_none_or(|best| run.wall < best.wall) {
                                 ll = Some(run);
                             }
                         }
                     }
                     let run = run_ours(&path, &options, multiclass);
-                    if ours.as_ref().map_or(true, |best| run.wall < best.wall) {
+                    if ours.as_ref().is_none_or(|best| run.wall < best.wall) {
                         ours = Some(run);
                     }
                 }

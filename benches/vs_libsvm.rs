@@ -213,7 +213,7 @@ fn libsvm_l2(data: &Path) -> Option<f64> {
 fn min_median_of(mut w: Vec<f64>) -> (f64, f64) {
     w.sort_by(f64::total_cmp);
     let m = w.len() / 2;
-    let median = if w.len() % 2 == 0 {
+    let median = if w.len().is_multiple_of(2) {
         0.5 * (w[m - 1] + w[m])
     } else {
         w[m]

@@ -377,9 +377,21 @@ impl Columns {
     }
 }
 
+thread_local! {
+    /// The dot-product buffer of [`KernelMatrix::column_by_columns`].
+    static DOTS: std::cell::RefCell<Vec<f64>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Rows per parallel task when a column's dot products are accumulated
 /// through [`Columns`]; fixed, so every sum is the same for any pool size.
 const SCATTER_ROWS: usize = 1 << 13;
+
+/// Rows per parallel task when the gathered dot products are mapped
+/// through the kernel: larger than [`SCATTER_ROWS`] because the map is
+/// cheap per row (a vectorised exponential) and a fork–join costs tens of
+/// microseconds on a virtual machine (waking a sleeping thread). The map is
+/// elementwise, so the split changes no result.
+const FILL_ROWS: usize = 1 << 16;
 
 impl<'a> KernelMatrix<'a> {
     /// Prepares `K` for `features` (squared norms computed in parallel).
@@ -506,7 +518,32 @@ impl KernelMatrix<'_> {
         out: &mut [f64],
     ) {
         let n = self.dim();
-        let mut dots = vec![0.0; n];
+        // A buffer kept per thread and reused: a fresh `n`-vector per
+        // column would mean fresh pages (page faults, kernel zeroing) for
+        // every column once `n` is large.
+        // Taken out while in use, so a nested call on the same thread (a
+        // rayon worker stealing another column's task while it waits)
+        // finds it empty and allocates its own.
+        let mut dots = DOTS.take();
+        dots.clear();
+        dots.resize(n, 0.0);
+        self.scatter_and_map(t, j, indices, values, rows, out, &mut dots);
+        DOTS.set(dots);
+    }
+
+    /// The body of [`KernelMatrix::column_by_columns`], with `dots` zeroed
+    /// and of length `n`.
+    fn scatter_and_map(
+        &self,
+        t: &Columns,
+        j: usize,
+        indices: &[u32],
+        values: &[f64],
+        rows: &[usize],
+        out: &mut [f64],
+        dots: &mut [f64],
+    ) {
+        let n = self.dim();
         let accumulate = |(c, block): (usize, &mut [f64])| {
             let (lo, hi) = (
                 (c * SCATTER_ROWS) as u32,
@@ -524,7 +561,7 @@ impl KernelMatrix<'_> {
             }
         };
         if n <= SCATTER_ROWS {
-            accumulate((0, &mut dots));
+            accumulate((0, dots));
         } else {
             dots.par_chunks_mut(SCATTER_ROWS)
                 .enumerate()
@@ -537,11 +574,11 @@ impl KernelMatrix<'_> {
             }
             self.kernel.map_dots(o, r, &self.sq_norms, sq_j);
         };
-        if rows.len() <= SCATTER_ROWS {
+        if rows.len() <= FILL_ROWS {
             fill((out, rows));
         } else {
-            out.par_chunks_mut(SCATTER_ROWS)
-                .zip(rows.par_chunks(SCATTER_ROWS))
+            out.par_chunks_mut(FILL_ROWS)
+                .zip(rows.par_chunks(FILL_ROWS))
                 .for_each(fill);
         }
     }

@@ -74,8 +74,8 @@ impl<L: SimdLoop> pulp::WithSimd for Dispatch<L> {
 }
 
 /// Runs `work` compiled for the best SIMD instruction set the CPU offers
-/// (AVX2 with FMA on x86-64 when present, detected at run time by pulp's
-/// `Arch::dispatch`; otherwise the baseline), so that loops in it which
+/// (AVX-512 or else AVX2 with FMA on x86-64 when present, detected at run
+/// time by pulp's `Arch::dispatch`; otherwise the baseline), so that loops in it which
 /// the compiler vectorises use the wide registers. The arithmetic is the
 /// same IEEE operations whichever version runs — Rust never contracts
 /// `a·b + c` into a fused multiply-add by itself — so the results are

@@ -298,7 +298,7 @@ impl<Q: QMatrix + ?Sized> KernelState<'_, Q> {
         let mut best: Option<(usize, f64)> = None;
         for &i in &self.active {
             let (v, _) = self.violation(i);
-            if best.map_or(true, |(_, b)| v > b) {
+            if best.is_none_or(|(_, b)| v > b) {
                 best = Some((i, v));
             }
         }

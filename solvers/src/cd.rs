@@ -890,7 +890,7 @@ impl<M: RowMatrix + ?Sized> Cd<'_, M> {
             spread = pg_max - pg_min;
             let full = self.active == n;
             let pg_ok = spread <= tol;
-            let mut check_gap = settings.gap_tol.is_some() && passes % GAP_EVERY == 0;
+            let mut check_gap = settings.gap_tol.is_some() && passes.is_multiple_of(GAP_EVERY);
             if pg_ok {
                 if !full {
                     self.active = n;
@@ -1109,7 +1109,7 @@ impl<M: RowMatrix + ?Sized> Cd<'_, M> {
             } else {
                 0.0
             };
-            let check_gap = settings.gap_tol.is_some() && passes % GAP_EVERY == 0;
+            let check_gap = settings.gap_tol.is_some() && passes.is_multiple_of(GAP_EVERY);
             if spread > tol && !check_gap {
                 measure = spread;
                 m_old = m;
@@ -1184,10 +1184,10 @@ impl<M: RowMatrix + ?Sized> Cd<'_, M> {
         for i in 0..g.len() {
             let v = -self.y[i] * g[i];
             let (in_up, in_low) = self.sets(i);
-            if in_up && up.map_or(true, |e| v > e.0) {
+            if in_up && up.is_none_or(|e| v > e.0) {
                 up = Some((v, i));
             }
-            if in_low && low.map_or(true, |e| v < e.0) {
+            if in_low && low.is_none_or(|e| v < e.0) {
                 low = Some((v, i));
             }
         }

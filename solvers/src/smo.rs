@@ -291,7 +291,7 @@ impl<'a> Smo<'a> {
             if cancelled(cancel) {
                 break Status::Interrupted;
             }
-            if iterations % 16 == 0 {
+            if iterations.is_multiple_of(16) {
                 let now = Instant::now();
                 if settings
                     .time_limit
