@@ -20,6 +20,8 @@
 //! - [`settings`]: [`SmoSettings`], plain data with defaults, validated once;
 //! - [`solution`]: [`Solution`], [`Status`] (a limit is a status, not an error);
 //! - [`error`]: [`SetupError`], what is wrong with the problem or settings;
+//! - [`selection`]: the per-iteration kernels of SMO (working-set selection
+//!   WSS3, gradient update) as functions over slices;
 //! - [`smo`]: sequential minimal optimisation with second-order working-set
 //!   selection (Fan, Chen & Lin, JMLR 6, 2005), shrinking and the cache;
 //! - [`pg`]: projected-gradient methods (non-monotone projected
@@ -55,6 +57,7 @@ pub mod prefetch;
 pub mod problem;
 pub mod projection;
 pub mod qmatrix;
+pub mod selection;
 pub mod settings;
 pub mod smo;
 pub mod solution;

@@ -41,14 +41,11 @@ use crate::cache::ColumnCache;
 use crate::kkt;
 use crate::problem::QpProblem;
 use crate::projection;
+use crate::selection::{first_index, for_chunks, second_index, update_gradient};
 use crate::solution::cancelled;
 use crate::{Progress, QMatrix, SetupError, SmoSettings, Solution, Status};
-use rayon::prelude::*;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
-
-/// The curvature used when `aₜ ≤ 0` (LIBSVM's `TAU`).
-const TAU: f64 = 1e-12;
 
 /// Where a variable sits relative to its bounds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,36 +150,6 @@ fn initial_point(problem: &QpProblem<'_>) -> Result<Vec<f64>, SetupError> {
                 )),
             }
         }
-    }
-}
-
-/// Positions per parallel task in the working-set selection and the
-/// gradient updates. A constant, so the split — and every result — is the
-/// same for any number of threads; below two chunks everything runs on the
-/// calling thread (a fork–join costs a few microseconds).
-const CHUNK: usize = 1 << 13;
-
-/// `f` on the fixed chunks `[c·CHUNK, (c+1)·CHUNK) ∩ [0, len)`, in
-/// parallel when there are at least two; the results in chunk order.
-fn chunked<T: Send>(len: usize, f: impl Fn(std::ops::Range<usize>) -> T + Sync) -> Vec<T> {
-    if len < 2 * CHUNK {
-        return vec![f(0..len)];
-    }
-    (0..len.div_ceil(CHUNK))
-        .into_par_iter()
-        .map(|c| f(c * CHUNK..((c + 1) * CHUNK).min(len)))
-        .collect()
-}
-
-/// `f(start, slice)` on the fixed chunks of `v`, in parallel when there
-/// are at least two. Each element is updated by its own sequential code.
-fn for_chunks(v: &mut [f64], f: impl Fn(usize, &mut [f64]) + Sync) {
-    if v.len() < 2 * CHUNK {
-        f(0, v);
-    } else {
-        v.par_chunks_mut(CHUNK)
-            .enumerate()
-            .for_each(|(c, g)| f(c * CHUNK, g));
     }
 }
 
@@ -376,69 +343,22 @@ impl<'a> Smo<'a> {
 
     fn select_pair(&mut self) -> Selection {
         let active = self.active;
-        // i = the last maximiser of −yₜGₜ over I_up, by fixed chunks
-        // combined in order (the same index as one sequential pass).
-        let (y, grad, up) = (&self.y, &self.grad, &self.up);
-        let up_best = |range: std::ops::Range<usize>| {
-            let (mut gmax, mut best) = (f64::NEG_INFINITY, None);
-            for t in range {
-                let v = -y[t] * grad[t];
-                if up[t] & (v >= gmax) {
-                    gmax = v;
-                    best = Some(t);
-                }
-            }
-            (gmax, best)
-        };
-        let mut gmax = f64::NEG_INFINITY;
-        let mut i_best = None;
-        for (v, t) in chunked(active, up_best) {
-            if t.is_some() && v >= gmax {
-                gmax = v;
-                i_best = t;
-            }
-        }
-        let Some(i) = i_best else {
+        let Some(first) = first_index(&self.y[..active], &self.grad[..active], &self.up[..active])
+        else {
             return Selection::Optimal;
         };
-        self.column(i, self.active, None);
-        let qi = self.cache.column(i);
-        let (y, grad, low, qd) = (&self.y, &self.grad, &self.low, &self.qd);
-        let (qd_i, y_i) = (qd[i], y[i]);
-        // j = the last minimiser of −bₜ²/aₜ over t ∈ I_low with bₜ > 0;
-        // M(α) = min over I_low of −yₜGₜ.
-        let low_best = |range: std::ops::Range<usize>| {
-            let (mut gmin, mut best, mut j) = (f64::INFINITY, f64::INFINITY, None);
-            for t in range {
-                if !low[t] {
-                    continue;
-                }
-                let v = -y[t] * grad[t];
-                gmin = gmin.min(v);
-                let b = gmax - v;
-                if b > 0.0 {
-                    let a = qd_i + qd[t] - 2.0 * y_i * y[t] * qi[t];
-                    let obj = -(b * b) / if a > 0.0 { a } else { TAU };
-                    if obj <= best {
-                        best = obj;
-                        j = Some(t);
-                    }
-                }
-            }
-            (gmin, best, j)
-        };
-        let mut gmin = f64::INFINITY;
-        let mut best = f64::INFINITY;
-        let mut j_best = None;
-        for (g, obj, t) in chunked(active, low_best) {
-            gmin = gmin.min(g);
-            if t.is_some() && obj <= best {
-                best = obj;
-                j_best = t;
-            }
-        }
-        match j_best {
-            Some(j) if gmax - gmin > self.tol => Selection::Pair(i, j),
+        let i = first.i;
+        self.column(i, active, None);
+        let second = second_index(
+            &self.y[..active],
+            &self.grad[..active],
+            &self.low[..active],
+            &self.qd[..active],
+            self.cache.column(i),
+            first,
+        );
+        match second.j {
+            Some(j) if first.m - second.big_m > self.tol => Selection::Pair(i, j),
             _ => Selection::Optimal,
         }
     }
@@ -562,15 +482,8 @@ impl<'a> Smo<'a> {
         let (di, dj) = (new_i - old_i, new_j - old_j);
         self.alpha[i] = new_i;
         self.alpha[j] = new_j;
-        {
-            let (qi, qj) = (self.cache.column(i), self.cache.column(j));
-            let active = self.active;
-            for_chunks(&mut self.grad[..active], |start, g| {
-                for (k, g) in g.iter_mut().enumerate() {
-                    *g += qi[start + k] * di + qj[start + k] * dj;
-                }
-            });
-        }
+        let (qi, qj) = (self.cache.column(i), self.cache.column(j));
+        update_gradient(&mut self.grad[..self.active], qi, di, qj, dj);
         self.update_place(i, old_i, Some(j));
         self.update_place(j, old_j, Some(i));
         true
