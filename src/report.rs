@@ -80,6 +80,41 @@ impl DataSummary {
     }
 }
 
+/// The trained model on held-out data (`svm-dual solve --test FILE`): the
+/// report's `test` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestEvaluation {
+    /// Path, checksum, format and size of the test file.
+    pub input: DataSummary,
+    /// Test samples whose predicted label equals their label.
+    pub correct: usize,
+    /// `correct / n_samples` (0 for an empty file).
+    pub accuracy: f64,
+    /// Wall time of the predictions, in seconds.
+    pub seconds: f64,
+}
+
+impl TestEvaluation {
+    /// Compares `predicted` labels with `data`'s, read as `format`.
+    pub fn new(data: &Dataset, format: InputFormat, predicted: &[f64], seconds: f64) -> Self {
+        let correct = predicted
+            .iter()
+            .zip(&data.labels)
+            .filter(|(p, l)| p == l)
+            .count();
+        Self {
+            input: DataSummary::of(data, format),
+            correct,
+            accuracy: if data.is_empty() {
+                0.0
+            } else {
+                correct as f64 / data.len() as f64
+            },
+            seconds,
+        }
+    }
+}
+
 /// What was read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InputReport {

@@ -344,3 +344,114 @@ fn ovo_models_round_trip_through_libsvm_text() {
     let ovr = train(&data, MulticlassStrategy::Ovr, 2);
     assert!(write_libsvm_ovo(&ovr.model).is_err());
 }
+
+#[test]
+fn solve_test_option_scores_the_model_on_held_out_data() {
+    let bin = env!("CARGO_BIN_EXE_svm-dual");
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("r.json");
+    let read = |p: &std::path::Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    };
+    // One-vs-one on svmguide4: the same score as svm-predict's recorded
+    // predictions of svmguide4.t.
+    let out = std::process::Command::new(bin)
+        .args(["solve", "--loss", "l1", "--data"])
+        .arg(repo("datasets/svmguide4"))
+        .arg("--test")
+        .arg(repo("datasets/svmguide4.t"))
+        .arg("--report")
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let test = load("svmguide4.t");
+    let text =
+        std::fs::read_to_string(repo("tests/fixtures/multiclass/svmguide4.t.predict")).unwrap();
+    let reference: Vec<f64> = text.lines().map(|l| l.trim().parse().unwrap()).collect();
+    let correct = reference
+        .iter()
+        .zip(&test.labels)
+        .filter(|(p, l)| p == l)
+        .count();
+    let r = read(&report);
+    assert_eq!(r["test"]["input"]["n_samples"], 312);
+    assert_eq!(r["test"]["correct"].as_u64().unwrap() as usize, correct);
+    assert_eq!(
+        r["test"]["accuracy"].as_f64().unwrap(),
+        correct as f64 / 312.0
+    );
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("test: Accuracy = ") && stderr.contains(&format!("({correct}/312)")),
+        "{stderr}"
+    );
+
+    // Binary and joint models, tested on their training data: the test
+    // accuracy is the training accuracy.
+    for extra in [&[][..], &["--multiclass", "crammer-singer"][..]] {
+        let status = std::process::Command::new(bin)
+            .args(["solve", "-q", "--data"])
+            .arg(repo("datasets/heart_scale"))
+            .arg("--test")
+            .arg(repo("datasets/heart_scale"))
+            .args(extra)
+            .arg("--report")
+            .arg(&report)
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), Some(0));
+        let r = read(&report);
+        let training = r["training_accuracy"]
+            .as_f64()
+            .or_else(|| r["certificate"]["training_accuracy"].as_f64())
+            .unwrap();
+        assert_eq!(
+            r["test"]["accuracy"].as_f64().unwrap(),
+            training,
+            "{extra:?}"
+        );
+    }
+
+    // Without --test there is no `test` section.
+    let status = std::process::Command::new(bin)
+        .args(["solve", "-q", "--data"])
+        .arg(repo("datasets/heart_scale"))
+        .arg("--report")
+        .arg(&report)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert!(read(&report).get("test").is_none());
+
+    // A bad test file stops the run before training: exit 2, the file and
+    // line named, nothing written.
+    let bad = dir.path().join("bad.t");
+    std::fs::write(&bad, "1 1:0.5\n2 3:x\n").unwrap();
+    let fresh = dir.path().join("fresh.json");
+    let out = std::process::Command::new(bin)
+        .args(["solve", "--data"])
+        .arg(repo("datasets/heart_scale"))
+        .arg("--test")
+        .arg(&bad)
+        .arg("--report")
+        .arg(&fresh)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("bad.t:2"), "{stderr}");
+    assert!(!fresh.exists());
+    // --report may not overwrite the test file.
+    let out = std::process::Command::new(bin)
+        .args(["solve", "--data"])
+        .arg(repo("datasets/heart_scale"))
+        .arg("--test")
+        .arg(&bad)
+        .arg("--report")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8(out.stderr).unwrap().contains("test data"));
+}

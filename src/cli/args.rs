@@ -280,6 +280,12 @@ pub struct SolveArgs {
     /// multiclass model of the same classes and --multiclass.
     #[arg(long, value_name = "FILE")]
     pub init: Option<PathBuf>,
+    /// Test data (same format options as --data): the trained model
+    /// predicts it, and the accuracy goes in the report (`test`) and on
+    /// stderr, as `svm-predict` prints it. Read before training, so a bad
+    /// file stops the run at once.
+    #[arg(long, value_name = "FILE")]
+    pub test: Option<PathBuf>,
     /// No progress lines and no summary on stderr (errors are still shown).
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -373,6 +379,8 @@ pub struct SolveOptions {
     pub model_format: ModelFormat,
     /// `--init`: the model whose `α` starts the solve.
     pub init: Option<PathBuf>,
+    /// `--test`: data the trained model is evaluated on.
+    pub test: Option<PathBuf>,
     /// Suppress progress and summary.
     pub quiet: bool,
 }
@@ -706,6 +714,17 @@ impl SolveArgs {
             if out.is_some_and(|p| same_file(p, &self.data)) {
                 return Err(bad(option, "would overwrite the input data"));
             }
+            if out.is_some_and(|p| self.test.as_ref().is_some_and(|t| same_file(p, t))) {
+                return Err(bad(option, "would overwrite the test data"));
+            }
+        }
+        if let Some(test) = &self.test {
+            if !test.is_file() {
+                return Err(bad(
+                    "--test",
+                    format_args!("{} is not a readable file", test.display()),
+                ));
+            }
         }
 
         Ok(SolveOptions {
@@ -724,6 +743,7 @@ impl SolveArgs {
             model: self.model,
             model_format: self.model_format.into(),
             init: self.init,
+            test: self.test,
             quiet: self.quiet,
         })
     }

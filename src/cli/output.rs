@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use svm_dual::model_io::ModelFormat;
 use svm_dual::multiclass::{write_any_json, write_any_libsvm, AnyModel};
-use svm_dual::report::Report;
+use svm_dual::report::{Report, TestEvaluation};
 
 use super::args::{ReportTarget, SolveOptions};
 use super::run::Outcome;
@@ -216,18 +216,34 @@ pub fn write_outputs(
 pub fn report_json<T: serde::Serialize>(
     options: &SolveOptions,
     report: &T,
+    test: Option<&TestEvaluation>,
 ) -> Result<Option<String>, CliError> {
+    let report = WithTest { report, test };
     match &options.report {
-        Some(ReportTarget::File(p)) => to_json(report, p).map(Some),
-        Some(ReportTarget::Stdout) => to_json(report, Path::new("-")).map(Some),
+        Some(ReportTarget::File(p)) => to_json(&report, p).map(Some),
+        Some(ReportTarget::Stdout) => to_json(&report, Path::new("-")).map(Some),
         None => Ok(None),
     }
 }
 
+/// A report with the `--test` evaluation as its last section (`test`,
+/// absent without `--test`).
+#[derive(serde::Serialize)]
+struct WithTest<'a, T: serde::Serialize> {
+    #[serde(flatten)]
+    report: &'a T,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    test: Option<&'a TestEvaluation>,
+}
+
 /// Writes the outputs `options` ask for and prints the summary (unless
 /// `--quiet`).
-pub fn deliver(options: &SolveOptions, outcome: &Outcome) -> Result<(), CliError> {
-    let report = report_json(options, &outcome.report)?;
+pub fn deliver(
+    options: &SolveOptions,
+    outcome: &Outcome,
+    test: Option<&TestEvaluation>,
+) -> Result<(), CliError> {
+    let report = report_json(options, &outcome.report, test)?;
     let model = model_text(options, &AnyModel::Binary(outcome.model.clone()))?;
     write_outputs(options, report.as_deref(), model.as_deref())?;
     if !options.quiet {

@@ -17,7 +17,9 @@ use svm_dual::multiclass::{train_multiclass_cancellable, AnyModel, MulticlassMod
 use svm_dual::multiclass_dual::{
     train_joint, JointModel, JointOptions, JointReport, JointSolver, MulticlassChoice,
 };
-use svm_dual::report::{MulticlassReport, Report, SolverReport, Timings, WarmStartReport};
+use svm_dual::report::{
+    MulticlassReport, Report, SolverReport, TestEvaluation, Timings, WarmStartReport,
+};
 use svm_dual::solvers::CdSettings;
 use svm_dual::solvers::Progress;
 use svm_dual::train::{
@@ -71,26 +73,65 @@ pub struct JointOutcome {
 /// Solves, writes the outputs and returns the exit code of the run (3 when
 /// any (sub-)problem stopped at a limit).
 pub fn solve_and_deliver(options: &SolveOptions) -> Result<u8, CliError> {
-    match solve(options)? {
+    // The test file is read first: a bad one stops the run before training.
+    let test_data = match &options.test {
+        Some(path) => Some(read_path(path, &options.format)?),
+        None => None,
+    };
+    let solved = solve(options)?;
+    let test = test_data.map(|data| {
+        let model = match &solved {
+            Solved::Binary(o) => AnyModel::Binary(o.model.clone()),
+            Solved::Multiclass(o) => AnyModel::Multiclass(o.model.clone()),
+            Solved::Joint(o) => AnyModel::Joint(o.model.clone()),
+        };
+        evaluate(options, &model, &data)
+    });
+    let test = test.as_ref();
+    let status = match &solved {
         Solved::Binary(outcome) => {
-            super::output::deliver(options, &outcome)?;
-            Ok(status_exit_code(outcome.report.status))
+            super::output::deliver(options, outcome, test)?;
+            outcome.report.status
         }
         Solved::Multiclass(outcome) => {
-            deliver_multiclass(options, &outcome)?;
-            Ok(status_exit_code(outcome.report.status))
+            deliver_multiclass(options, outcome, test)?;
+            outcome.report.status
         }
         Solved::Joint(outcome) => {
-            deliver_joint(options, &outcome)?;
-            Ok(status_exit_code(outcome.report.status))
+            deliver_joint(options, outcome, test)?;
+            outcome.report.status
         }
+    };
+    if let (Some(t), false) = (test, options.quiet) {
+        let _ = writeln!(
+            std::io::stderr(),
+            "test: {}",
+            super::predict::accuracy_line(t.correct, t.input.n_samples)
+        );
     }
+    Ok(status_exit_code(status))
+}
+
+/// `model`'s predictions on the `--test` data, scored.
+fn evaluate(options: &SolveOptions, model: &AnyModel, data: &Dataset) -> TestEvaluation {
+    let start = Instant::now();
+    let predicted = model.predict(&data.features);
+    TestEvaluation::new(
+        data,
+        options.input_format(),
+        &predicted,
+        start.elapsed().as_secs_f64(),
+    )
 }
 
 /// Writes the report and the model of a joint run (as
 /// [`deliver_multiclass`]) and prints the summary line unless `--quiet`.
-pub fn deliver_joint(options: &SolveOptions, outcome: &JointOutcome) -> Result<(), CliError> {
-    let report = report_json(options, &outcome.report)?;
+pub fn deliver_joint(
+    options: &SolveOptions,
+    outcome: &JointOutcome,
+    test: Option<&TestEvaluation>,
+) -> Result<(), CliError> {
+    let report = report_json(options, &outcome.report, test)?;
     let model = model_text(options, &AnyModel::Joint(outcome.model.clone()))?;
     write_outputs(options, report.as_deref(), model.as_deref())?;
     if !options.quiet {
@@ -119,8 +160,9 @@ pub fn deliver_joint(options: &SolveOptions, outcome: &JointOutcome) -> Result<(
 pub fn deliver_multiclass(
     options: &SolveOptions,
     outcome: &MulticlassOutcome,
+    test: Option<&TestEvaluation>,
 ) -> Result<(), CliError> {
-    let report = report_json(options, &outcome.report)?;
+    let report = report_json(options, &outcome.report, test)?;
     let model = model_text(options, &AnyModel::Multiclass(outcome.model.clone()))?;
     write_outputs(options, report.as_deref(), model.as_deref())?;
     if !options.quiet {
