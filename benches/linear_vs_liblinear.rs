@@ -27,6 +27,7 @@
 //! a pass over all variables (shrinking off) per nonzero: the difference
 //! between 6 passes and 1 pass, over 5, the fastest of 3 runs each.
 
+use solvers::rng::SplitMix64;
 use solvers::{solve_cd, CdBias, CdProblem, CdSettings, CsrRef};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -287,22 +288,6 @@ fn compare(name: &str, multiclass: bool, have_liblinear: bool) {
     }
 }
 
-/// SplitMix64 for the synthetic data.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn uniform(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
 /// Seeded sparse data: `n` rows of `k` distinct columns out of `d`.
 fn synthetic(
     n: usize,
@@ -310,7 +295,7 @@ fn synthetic(
     d: usize,
     seed: u64,
 ) -> (Vec<usize>, Vec<u32>, Vec<f64>, Vec<f64>) {
-    let mut rng = Rng(seed);
+    let mut rng = SplitMix64::new(seed);
     let truth: Vec<f64> = (0..d).map(|_| rng.uniform() * 2.0 - 1.0).collect();
     let mut indptr = Vec::with_capacity(n + 1);
     let mut indices = Vec::with_capacity(n * k);
@@ -321,7 +306,7 @@ fn synthetic(
     for _ in 0..n {
         cols.clear();
         while cols.len() < k {
-            let c = (rng.next() % d as u64) as u32;
+            let c = (rng.next_u64() % d as u64) as u32;
             if !cols.contains(&c) {
                 cols.push(c);
             }

@@ -30,27 +30,12 @@ use std::path::Path;
 use svm_dual::data::{libsvm, Dataset, Features};
 use svm_dual::formulation::{DualData, DualHessian, Formulation, Loss};
 use svm_dual::kernel::{Kernel, KernelMatrix};
+use svm_dual::solvers::rng::SplitMix64;
 use svm_dual::solvers::selection::{first_index, second_index, update_gradient};
 use svm_dual::solvers::{
     projection, solve_cd, solve_smo, CdBias, CdProblem, CdSettings, CsrRef, SmoSettings,
 };
 use svm_dual::train::default_gamma;
-
-/// SplitMix64: seeded data, the same every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn uniform(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
 
 fn a1a() -> Dataset {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/a1a");
@@ -60,13 +45,13 @@ fn a1a() -> Dataset {
 /// `n` rows of `k` distinct binary features out of `d`, labels ±1, as
 /// LIBSVM text parsed by the reader.
 fn sparse_binary(n: usize, k: usize, d: usize, seed: u64) -> Dataset {
-    let mut rng = Rng(seed);
+    let mut rng = SplitMix64::new(seed);
     let mut text = String::new();
     let mut cols = Vec::with_capacity(k);
     for _ in 0..n {
         cols.clear();
         while cols.len() < k {
-            let c = 1 + (rng.next() % d as u64) as usize;
+            let c = 1 + (rng.next_u64() % d as u64) as usize;
             if !cols.contains(&c) {
                 cols.push(c);
             }
@@ -83,7 +68,7 @@ fn sparse_binary(n: usize, k: usize, d: usize, seed: u64) -> Dataset {
 
 fn kernel_column(c: &mut Criterion) {
     let mut group = c.benchmark_group("kernel_column");
-    let mut rng = Rng(3);
+    let mut rng = SplitMix64::new(3);
     let dense = Features::from_dense(
         (0..20_000 * 20).map(|_| rng.uniform()).collect(),
         20_000,
@@ -131,7 +116,7 @@ struct SelectionState {
 }
 
 fn selection_state(n: usize, seed: u64) -> SelectionState {
-    let mut rng = Rng(seed);
+    let mut rng = SplitMix64::new(seed);
     let y: Vec<f64> = (0..n)
         .map(|_| if rng.uniform() < 0.5 { 1.0 } else { -1.0 })
         .collect();

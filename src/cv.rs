@@ -46,6 +46,7 @@ use crate::multiclass::{sub_dataset, train_multiclass, MulticlassStrategy};
 use crate::train::{train_controlled, SolveControl, SolverKind, TrainError, TrainOptions};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use solvers::rng::SplitMix64;
 use solvers::{CdSettings, Status};
 use std::time::Instant;
 
@@ -122,25 +123,6 @@ pub fn log2_range(begin: f64, end: f64, step: f64) -> Result<Vec<f64>, String> {
         .collect())
 }
 
-/// A 64-bit generator with a fixed, platform-independent sequence.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..bound` (Lemire's multiply-shift; the bias is below
-    /// 2⁻³² for the sizes used here and does not affect determinism).
-    fn below(&mut self, bound: usize) -> usize {
-        ((u128::from(self.next()) * bound as u128) >> 64) as usize
-    }
-}
-
 /// The fold of each row (see the module doc). Errors when `folds < 2` or
 /// `folds` exceeds the number of rows.
 pub fn stratified_folds(labels: &[f64], folds: usize, seed: u64) -> Result<Vec<usize>, String> {
@@ -156,13 +138,11 @@ pub fn stratified_folds(labels: &[f64], folds: usize, seed: u64) -> Result<Vec<u
             classes.push(l);
         }
     }
-    let mut rng = SplitMix64(seed);
+    let mut rng = SplitMix64::new(seed);
     let mut order = Vec::with_capacity(labels.len());
     for &c in &classes {
         let mut rows: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == c).collect();
-        for i in (1..rows.len()).rev() {
-            rows.swap(i, rng.below(i + 1));
-        }
+        rng.shuffle(&mut rows);
         order.extend(rows);
     }
     let mut fold = vec![0; labels.len()];

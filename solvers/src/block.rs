@@ -66,9 +66,10 @@
 //! sequential sums, so results are bit-identical for any rayon pool size.
 
 use crate::cache::ColumnCache;
-use crate::cd::{RowMatrix, SplitMix64};
+use crate::cd::RowMatrix;
 use crate::kkt::maximal_violating_pair;
 use crate::projection::project;
+use crate::rng::SplitMix64;
 use crate::{Progress, QMatrix, SetupError, SmoSettings, Status};
 use rayon::prelude::*;
 use std::time::{Duration, Instant};
@@ -677,7 +678,7 @@ pub fn solve_block_linear<M: RowMatrix + ?Sized>(
     let mut entries: Vec<usize> = (0..n).flat_map(|_| 0..k).collect();
     let mut n_entries = vec![k; n];
     let mut entries_shrunk = false;
-    let mut rng = SplitMix64(0x5eed_c5c5);
+    let mut rng = SplitMix64::new(0x5eed_c5c5);
     let mut scratch = EntryScratch::new(k);
     let mut clock = Clock::new(settings, progress);
     let mut passes = 0u64;
@@ -793,8 +794,8 @@ mod tests {
         k: usize,
         seed: u64,
     ) -> (Vec<Vec<f64>>, Vec<f64>, Vec<f64>, Vec<f64>) {
-        let mut rng = SplitMix64(seed);
-        let mut unif = || (rng.next() >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0;
+        let mut rng = SplitMix64::new(seed);
+        let mut unif = || rng.uniform() * 2.0 - 1.0;
         let x: Vec<Vec<f64>> = (0..n).map(|_| (0..d).map(|_| unif()).collect()).collect();
         let (mut p, mut l, mut u) = (vec![0.0; n * k], vec![0.0; n * k], vec![0.0; n * k]);
         for i in 0..n {

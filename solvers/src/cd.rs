@@ -84,6 +84,7 @@
 
 use crate::kkt;
 use crate::prefetch::prefetch;
+use crate::rng::SplitMix64;
 use crate::solution::cancelled;
 use crate::{Progress, SetupError, Status};
 use rayon::prelude::*;
@@ -450,35 +451,6 @@ pub struct CdSolution {
     pub elapsed: Duration,
 }
 
-/// SplitMix64 (Steele, Lea & Flood, OOPSLA 2014): a small seeded generator
-/// for the permutations.
-#[derive(Debug, Clone)]
-pub(crate) struct SplitMix64(pub(crate) u64);
-
-impl SplitMix64 {
-    pub(crate) fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..n` (`n ≥ 1`) by Lemire's multiply-shift (bias below
-    /// `n / 2⁶⁴`, irrelevant for shuffling).
-    fn below(&mut self, n: usize) -> usize {
-        ((u128::from(self.next()) * n as u128) >> 64) as usize
-    }
-
-    /// Fisher–Yates shuffle.
-    pub(crate) fn shuffle(&mut self, v: &mut [usize]) {
-        for k in (1..v.len()).rev() {
-            let j = self.below(k + 1);
-            v.swap(k, j);
-        }
-    }
-}
-
 /// A recorded extreme score `(value, index)`.
 type Extreme = Option<(f64, usize)>;
 
@@ -550,7 +522,7 @@ pub fn solve_cd_cancellable<M: RowMatrix + ?Sized>(
         w_b: 0.0,
         index: (0..n).collect(),
         active: n,
-        rng: SplitMix64(settings.seed),
+        rng: SplitMix64::new(settings.seed),
         updates: 0,
         cancel,
     };

@@ -57,6 +57,7 @@ pub mod prefetch;
 pub mod problem;
 pub mod projection;
 pub mod qmatrix;
+pub mod rng;
 pub mod selection;
 pub mod settings;
 pub mod smo;
