@@ -36,6 +36,9 @@ use crate::data::{BinaryLabels, Dataset, Features, Row};
 use crate::formulation::{Formulation, Loss};
 use crate::kernel::Kernel;
 use crate::model::{LabelMapping, Model};
+use crate::multiclass::{
+    MulticlassModel, MulticlassStrategy, MulticlassTrained, SubProblem, MULTICLASS_SCHEMA_VERSION,
+};
 use crate::train::{SolveSummary, TrainError, Trained};
 use crate::verify::{self, Certificate};
 use rayon::prelude::*;
@@ -448,6 +451,62 @@ impl OneVsRest {
                 self.classes[best].class
             })
             .collect()
+    }
+}
+
+impl OneVsRest {
+    /// The same model as a one-vs-rest [`MulticlassTrained`] of
+    /// support-vector sub-models with the linear kernel (the support
+    /// vectors' rows copied from `data`, which must be the training data),
+    /// each sub-problem with its `O(nnz)` certificate ([`certify_class`]),
+    /// for the code written for the multiclass kernel path: its report,
+    /// model files and prediction. As in [`MulticlassModel`], the negative
+    /// label of a sub-model is the first other class.
+    pub fn to_multiclass(&self, data: &Dataset) -> MulticlassTrained {
+        let classes: Vec<f64> = self.classes.iter().map(|c| c.class).collect();
+        let (submodels, subproblems): (Vec<Model>, Vec<SubProblem>) = self
+            .classes
+            .par_iter()
+            .enumerate()
+            .map(|(k, c)| {
+                let signs = c.signs(&data.labels);
+                let negative = classes
+                    .iter()
+                    .copied()
+                    .find(|&l| l != c.class)
+                    .unwrap_or(c.class);
+                let model = Model::from_dual(
+                    &data.features,
+                    &signs,
+                    &c.alpha,
+                    c.model.bias,
+                    self.formulation,
+                    Kernel::Linear,
+                    LabelMapping {
+                        positive: c.class,
+                        negative,
+                    },
+                );
+                let sub = SubProblem {
+                    positive: k,
+                    negative: None,
+                    n_samples: data.len(),
+                    summary: c.summary.clone(),
+                    certificate: certify_class(&data.features, &data.labels, &self.formulation, c),
+                    alpha: c.alpha.clone(),
+                };
+                (model, sub)
+            })
+            .unzip();
+        MulticlassTrained {
+            model: MulticlassModel {
+                schema_version: MULTICLASS_SCHEMA_VERSION,
+                strategy: MulticlassStrategy::Ovr,
+                classes,
+                submodels,
+            },
+            subproblems,
+        }
     }
 }
 

@@ -442,7 +442,10 @@ pub fn train_multiclass_cancellable(
 ) -> Result<MulticlassTrained, TrainError> {
     if solver == SolverKind::Cd {
         return Err(TrainError::Option(
-            "multiclass training runs the kernel solvers (smo or pg), not cd".into(),
+            "one-vs-one runs the kernel solvers (smo or pg), not cd; cd applies to one-vs-rest \
+             with the linear kernel (--multiclass ovr --kernel linear; \
+             linear::train_one_vs_rest in the library)"
+                .into(),
         ));
     }
     let classes = data.classes();

@@ -474,3 +474,123 @@ fn a9a_objectives_match_recorded_smo() {
         );
     }
 }
+
+/// One-vs-rest with the linear kernel, as the CLI runs it: dual CD per
+/// class, converted to a support-vector multiclass model. The conversion
+/// keeps the decision values (to rounding) and every sub-problem's
+/// certificate; `solve --kernel linear --multiclass ovr` reports solver
+/// `cd` and predicts as the library model.
+#[test]
+fn one_vs_rest_converts_to_a_multiclass_model_and_the_cli_uses_it() {
+    for name in ["iris.scale", "glass.scale"] {
+        let data = load(name);
+        for bias in MODES {
+            let opts = options(
+                Loss::L1,
+                1.0,
+                bias,
+                CdSettings {
+                    tol: 1e-8,
+                    ..Default::default()
+                },
+            );
+            let ovr = linear::train_one_vs_rest(&data, &opts).unwrap();
+            let m = ovr.to_multiclass(&data);
+            assert_eq!(m.subproblems.len(), ovr.classes.len());
+            let values = m.model.decision_values(&data.features);
+            for (k, class) in ovr.classes.iter().enumerate() {
+                let direct = class.model.decision_function(&data.features);
+                for (i, f) in direct.iter().enumerate() {
+                    assert!(
+                        (values[i][k] - f).abs() <= 1e-9 * (1.0 + f.abs()),
+                        "{name} {bias:?} class {k} row {i}: {} vs {f}",
+                        values[i][k]
+                    );
+                }
+                let cert = &m.subproblems[k].certificate;
+                let direct_cert =
+                    linear::certify_class(&data.features, &data.labels, &opts.formulation, class);
+                assert_eq!(cert, &direct_cert);
+            }
+            // Predictions agree except where two classes' values tie to
+            // rounding.
+            let (a, b) = (ovr.predict(&data.features), m.model.predict(&data.features));
+            for i in 0..data.len() {
+                if a[i] != b[i] {
+                    let mut v = values[i].clone();
+                    v.sort_by(|x, y| y.total_cmp(x));
+                    assert!(v[0] - v[1] <= 1e-9, "{name} row {i}");
+                }
+            }
+        }
+    }
+
+    let bin = env!("CARGO_BIN_EXE_svm-dual");
+    let dir = tempfile::tempdir().unwrap();
+    let (report, model, predictions) = (
+        dir.path().join("r.json"),
+        dir.path().join("m.json"),
+        dir.path().join("p.txt"),
+    );
+    let data_path = common::dataset_path("glass.scale");
+    let status = std::process::Command::new(bin)
+        .args([
+            "solve",
+            "-q",
+            "--kernel",
+            "linear",
+            "--multiclass",
+            "ovr",
+            "--loss",
+            "l1",
+            "--no-bias",
+            "--tol",
+            "1e-6",
+            "--data",
+        ])
+        .arg(&data_path)
+        .arg("--report")
+        .arg(&report)
+        .arg("--model")
+        .arg(&model)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(r["solver"]["name"], "cd");
+    assert_eq!(r["multiclass"], "ovr");
+    assert_eq!(r["subproblems"].as_array().unwrap().len(), 6);
+    assert!(r["worst_relative_gap"].as_f64().unwrap() < 1e-3);
+    let status = std::process::Command::new(bin)
+        .args(["predict", "-q", "--model"])
+        .arg(&model)
+        .arg("--data")
+        .arg(&data_path)
+        .arg("--output")
+        .arg(&predictions)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    let data = load("glass.scale");
+    let opts = options(
+        Loss::L1,
+        1.0,
+        LinearBias::None,
+        CdSettings {
+            tol: 1e-6,
+            ..Default::default()
+        },
+    );
+    let library = linear::train_one_vs_rest(&data, &opts)
+        .unwrap()
+        .to_multiclass(&data)
+        .model
+        .predict(&data.features);
+    let ours: Vec<f64> = std::fs::read_to_string(&predictions)
+        .unwrap()
+        .lines()
+        .map(|l| l.trim().parse().unwrap())
+        .collect();
+    assert_eq!(ours, library);
+}

@@ -13,7 +13,9 @@ use svm_dual::data::{read_path, BinaryLabels, Dataset};
 use svm_dual::formulation::Formulation;
 use svm_dual::linear::{self, LinearBias, LinearOptions};
 use svm_dual::model::Model;
-use svm_dual::multiclass::{train_multiclass_cancellable, AnyModel, MulticlassModel};
+use svm_dual::multiclass::{
+    train_multiclass_cancellable, AnyModel, MulticlassModel, MulticlassStrategy,
+};
 use svm_dual::multiclass_dual::{
     train_joint, JointModel, JointOptions, JointReport, JointSolver, MulticlassChoice,
 };
@@ -184,8 +186,9 @@ pub fn deliver_multiclass(
 }
 
 /// Trains, certifies and reports a multiclass model on `data` (more than
-/// two labels). `--weight` is refused; the linear kernel runs SMO unless
-/// `--solver` says otherwise (`cd` is refused).
+/// two labels). `--weight` is refused. With the linear kernel, one-vs-rest
+/// runs dual CD per class (LIBLINEAR's scheme; `--solver smo|pg` forces the
+/// kernel path) and one-vs-one runs SMO (`cd` is refused there).
 fn solve_multiclass(
     options: &SolveOptions,
     data: Dataset,
@@ -218,10 +221,6 @@ fn solve_multiclass(
         kernel,
         smo: options.smo.clone(),
     };
-    let solver = match options.solver {
-        SolverChoice::Auto => SolverKind::Smo,
-        SolverChoice::Exactly(kind) => kind,
-    };
     let t = Instant::now();
     let strategy = match options.multiclass {
         MulticlassChoice::Split(s) => s,
@@ -230,6 +229,19 @@ fn solve_multiclass(
                 "internal: a joint method reached the one-vs-one/one-vs-rest path".into(),
             ))
         }
+    };
+    // One-vs-rest with the linear kernel is LIBLINEAR's scheme: dual CD per
+    // class (parallel over classes), unless --solver asks for smo or pg.
+    let linear_cd = kernel == svm_dual::kernel::Kernel::Linear
+        && strategy == MulticlassStrategy::Ovr
+        && matches!(
+            options.solver,
+            SolverChoice::Auto | SolverChoice::Exactly(SolverKind::Cd)
+        );
+    let solver = match options.solver {
+        _ if linear_cd => SolverKind::Cd,
+        SolverChoice::Auto => SolverKind::Smo,
+        SolverChoice::Exactly(kind) => kind,
     };
     let initial = match &options.init {
         Some(path) => Some(super::init::warm_start_multiclass(
@@ -240,14 +252,23 @@ fn solve_multiclass(
         )?),
         None => None,
     };
-    let trained = train_multiclass_cancellable(
-        &data,
-        &train_options,
-        strategy,
-        solver,
-        initial.as_deref(),
-        cancel,
-    )?;
+    let trained = if linear_cd {
+        let linear_options = LinearOptions {
+            formulation: options.formulation,
+            bias: LinearBias::for_formulation(&options.formulation, options.bias_feature)?,
+            cd: cd_settings(options),
+        };
+        linear::train_one_vs_rest(&data, &linear_options)?.to_multiclass(&data)
+    } else {
+        train_multiclass_cancellable(
+            &data,
+            &train_options,
+            strategy,
+            solver,
+            initial.as_deref(),
+            cancel,
+        )?
+    };
     let solve = t.elapsed();
     let t = Instant::now();
     let predicted = trained.model.predict(&data.features);
