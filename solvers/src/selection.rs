@@ -29,18 +29,43 @@ pub const CHUNK: usize = 1 << 13;
 pub const TAU: f64 = 1e-12;
 
 /// `f` on the fixed chunks `[c·CHUNK, (c+1)·CHUNK) ∩ [0, len)`, in
-/// parallel when there are at least two; the results in chunk order.
+/// parallel when there are at least two; the results in chunk order. (One
+/// chunk — the common case once shrinking has made the active set small —
+/// runs without allocating: SMO calls this twice per iteration, millions
+/// of times.)
 pub(crate) fn chunked<T: Send>(
     len: usize,
     f: impl Fn(std::ops::Range<usize>) -> T + Sync,
-) -> Vec<T> {
+) -> ChunkResults<T> {
     if len < 2 * CHUNK {
-        return vec![f(0..len)];
+        return ChunkResults::One(Some(f(0..len)));
     }
-    (0..len.div_ceil(CHUNK))
-        .into_par_iter()
-        .map(|c| f(c * CHUNK..((c + 1) * CHUNK).min(len)))
-        .collect()
+    ChunkResults::Many(
+        (0..len.div_ceil(CHUNK))
+            .into_par_iter()
+            .map(|c| f(c * CHUNK..((c + 1) * CHUNK).min(len)))
+            .collect::<Vec<T>>()
+            .into_iter(),
+    )
+}
+
+/// The per-chunk results of [`chunked`], in chunk order.
+pub(crate) enum ChunkResults<T> {
+    /// A single chunk.
+    One(Option<T>),
+    /// Several chunks, run in parallel.
+    Many(std::vec::IntoIter<T>),
+}
+
+impl<T> Iterator for ChunkResults<T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        match self {
+            ChunkResults::One(one) => one.take(),
+            ChunkResults::Many(many) => many.next(),
+        }
+    }
 }
 
 /// `f(start, slice)` on the fixed chunks of `v`, in parallel when there
