@@ -51,6 +51,11 @@ impl ColumnCache {
         }
     }
 
+    /// Raises the budget to `budget_bytes` (never below what it was).
+    pub fn raise_budget(&mut self, budget_bytes: usize) {
+        self.budget = self.budget.max(budget_bytes / std::mem::size_of::<f64>());
+    }
+
     fn unlink(&mut self, pos: usize) {
         let (p, n) = (self.prev[pos], self.next[pos]);
         if p == NIL {

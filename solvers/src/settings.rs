@@ -18,6 +18,12 @@ pub struct SmoSettings {
     pub time_limit: Option<Duration>,
     /// Byte budget of the column cache. Default 200 MiB.
     pub cache_bytes: usize,
+    /// For this many iterations the column cache holds only its minimum
+    /// of two columns, then it gets all of `cache_bytes`. For a `Q` whose
+    /// columns are cheap to produce again (stored whole), so that a short
+    /// solve does not pay for first touching the cache's memory while a
+    /// long one, which reuses columns, still caches them. Default 0.
+    pub cache_warmup: u64,
     /// Temporarily remove variables that sit at a bound and are unlikely to
     /// move (Joachims 1999; Fan, Chen & Lin 2005). Default on.
     pub shrinking: bool,
@@ -32,6 +38,7 @@ impl Default for SmoSettings {
             max_iter: None,
             time_limit: None,
             cache_bytes: 200 << 20,
+            cache_warmup: 0,
             shrinking: true,
             progress_interval: Duration::from_secs(1),
         }

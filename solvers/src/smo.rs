@@ -183,7 +183,14 @@ impl<'a> Smo<'a> {
             place: vec![Place::Free; n],
             up: vec![true; n],
             low: vec![true; n],
-            cache: ColumnCache::new(n, settings.cache_bytes),
+            cache: ColumnCache::new(
+                n,
+                if settings.cache_warmup > 0 {
+                    0
+                } else {
+                    settings.cache_bytes
+                },
+            ),
             tol: settings.tol,
             unshrunk: false,
         };
@@ -297,6 +304,9 @@ impl<'a> Smo<'a> {
                 counter = 1;
             }
             iterations += 1;
+            if iterations == settings.cache_warmup {
+                self.cache.raise_budget(settings.cache_bytes);
+            }
             let bounded = match selection {
                 Selection::Pair(i, j) => self.step_pair(i, j),
                 Selection::Single(i) => self.step_single(i),

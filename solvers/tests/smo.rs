@@ -115,6 +115,34 @@ fn shrinking_with_a_tiny_cache_on_a_larger_problem() {
     q.matvec(&a.alpha, &mut g);
     g.iter_mut().for_each(|g| *g -= 1.0);
     assert!(kkt::max_violation(&problem, &a.alpha, &g) <= 1e-9 + 1e-12);
+    // The cache only changes where columns come from: the same iterates
+    // with a full cache from the start, after a warm-up of 50 iterations
+    // (the budget raised mid-solve), or never.
+    let full = solve_smo(
+        &q,
+        &problem,
+        &SmoSettings {
+            tol: 1e-9,
+            ..Default::default()
+        },
+        None,
+    )
+    .unwrap();
+    let warm = solve_smo(
+        &q,
+        &problem,
+        &SmoSettings {
+            tol: 1e-9,
+            cache_warmup: 50,
+            ..Default::default()
+        },
+        None,
+    )
+    .unwrap();
+    assert!(full.iterations > 50);
+    assert_eq!(warm.alpha, full.alpha);
+    assert_eq!(warm.iterations, full.iterations);
+    assert_eq!(a.alpha, full.alpha);
 }
 
 #[test]
