@@ -524,26 +524,10 @@ impl KernelMatrix<'_> {
         // Taken out while in use, so a nested call on the same thread (a
         // rayon worker stealing another column's task while it waits)
         // finds it empty and allocates its own.
-        let mut dots = DOTS.take();
-        dots.clear();
-        dots.resize(n, 0.0);
-        self.scatter_and_map(t, j, indices, values, rows, out, &mut dots);
-        DOTS.set(dots);
-    }
-
-    /// The body of [`KernelMatrix::column_by_columns`], with `dots` zeroed
-    /// and of length `n`.
-    fn scatter_and_map(
-        &self,
-        t: &Columns,
-        j: usize,
-        indices: &[u32],
-        values: &[f64],
-        rows: &[usize],
-        out: &mut [f64],
-        dots: &mut [f64],
-    ) {
-        let n = self.dim();
+        let mut buffer = DOTS.take();
+        buffer.clear();
+        buffer.resize(n, 0.0);
+        let dots = &mut buffer[..];
         let accumulate = |(c, block): (usize, &mut [f64])| {
             let (lo, hi) = (
                 (c * SCATTER_ROWS) as u32,
@@ -581,6 +565,7 @@ impl KernelMatrix<'_> {
                 .zip(rows.par_chunks(FILL_ROWS))
                 .for_each(fill);
         }
+        DOTS.set(buffer);
     }
 }
 

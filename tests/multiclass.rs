@@ -429,29 +429,26 @@ fn solve_test_option_scores_the_model_on_held_out_data() {
     let bad = dir.path().join("bad.t");
     std::fs::write(&bad, "1 1:0.5\n2 3:x\n").unwrap();
     let fresh = dir.path().join("fresh.json");
-    let out = std::process::Command::new(bin)
-        .args(["solve", "--data"])
-        .arg(repo("datasets/heart_scale"))
-        .arg("--test")
-        .arg(&bad)
-        .arg("--report")
-        .arg(&fresh)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8(out.stderr).unwrap();
+    // `solve` on heart_scale with `--test bad.t --report <report>`:
+    // (exit code, stderr).
+    let refused = |report: &std::path::Path| {
+        let out = std::process::Command::new(bin)
+            .args(["solve", "--data"])
+            .arg(repo("datasets/heart_scale"))
+            .arg("--test")
+            .arg(&bad)
+            .arg("--report")
+            .arg(report)
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8(out.stderr).unwrap())
+    };
+    let (code, stderr) = refused(&fresh);
+    assert_eq!(code, Some(2));
     assert!(stderr.contains("bad.t:2"), "{stderr}");
     assert!(!fresh.exists());
     // --report may not overwrite the test file.
-    let out = std::process::Command::new(bin)
-        .args(["solve", "--data"])
-        .arg(repo("datasets/heart_scale"))
-        .arg("--test")
-        .arg(&bad)
-        .arg("--report")
-        .arg(&bad)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8(out.stderr).unwrap().contains("test data"));
+    let (code, stderr) = refused(&bad);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("test data"), "{stderr}");
 }
