@@ -106,11 +106,14 @@ pub fn first_index(y: &[f64], grad: &[f64], up: &[bool]) -> Option<FirstIndex> {
     let len = y.len().min(grad.len()).min(up.len());
     let best = |range: std::ops::Range<usize>| {
         let (mut gmax, mut best) = (f64::NEG_INFINITY, None);
-        for t in range {
-            let v = -y[t] * grad[t];
-            if up[t] & (v >= gmax) {
+        let start = range.start;
+        // Sliced to the range first, so the loop has no bounds checks.
+        let (y, grad, up) = (&y[range.clone()], &grad[range.clone()], &up[range]);
+        for (k, ((&yt, &gt), &ut)) in y.iter().zip(grad).zip(up).enumerate() {
+            let v = -yt * gt;
+            if ut & (v >= gmax) {
                 gmax = v;
-                best = Some(t);
+                best = Some(start + k);
             }
         }
         (gmax, best)
@@ -146,19 +149,28 @@ pub fn second_index(
     let (qd_i, y_i, gmax) = (qd[first.i], y[first.i], first.m);
     let best = |range: std::ops::Range<usize>| {
         let (mut gmin, mut best, mut j) = (f64::INFINITY, f64::INFINITY, None);
-        for t in range {
-            if !low[t] {
+        let start = range.start;
+        // Sliced to the range first, so the loop has no bounds checks.
+        let (y, grad, low) = (&y[range.clone()], &grad[range.clone()], &low[range.clone()]);
+        let (qd, qi) = (&qd[range.clone()], &qi[range]);
+        for (k, ((((&yt, &gt), &lt), &dt), &qt)) in
+            y.iter().zip(grad).zip(low).zip(qd).zip(qi).enumerate()
+        {
+            if !lt {
                 continue;
             }
-            let v = -y[t] * grad[t];
-            gmin = gmin.min(v);
+            let v = -yt * gt;
+            // `min` without its NaN handling: gradients are finite.
+            if v < gmin {
+                gmin = v;
+            }
             let b = gmax - v;
             if b > 0.0 {
-                let a = qd_i + qd[t] - 2.0 * y_i * y[t] * qi[t];
+                let a = qd_i + dt - 2.0 * y_i * yt * qt;
                 let obj = -(b * b) / if a > 0.0 { a } else { TAU };
                 if obj <= best {
                     best = obj;
-                    j = Some(t);
+                    j = Some(start + k);
                 }
             }
         }
