@@ -451,12 +451,7 @@ pub fn grid_search(
                         source,
                     }
                 })?;
-                let correct = f
-                    .predicted
-                    .iter()
-                    .zip(&split.test.labels)
-                    .filter(|(p, l)| p == l)
-                    .count();
+                let correct = split.test.count_correct(&f.predicted);
                 out[ci] = Some(FoldOutcome {
                     fold: k,
                     n_test: split.test.len(),

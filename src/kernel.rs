@@ -379,7 +379,7 @@ impl Columns {
 
 thread_local! {
     /// The dot-product buffer of [`KernelMatrix::column_by_columns`].
-    static DOTS: std::cell::RefCell<Vec<f64>> = const { std::cell::RefCell::new(Vec::new()) };
+    static DOTS: std::cell::Cell<Vec<f64>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
 /// Rows per parallel task when a column's dot products are accumulated

@@ -37,7 +37,8 @@ use crate::formulation::{Formulation, Loss};
 use crate::kernel::Kernel;
 use crate::model::{LabelMapping, Model};
 use crate::multiclass::{
-    MulticlassModel, MulticlassStrategy, MulticlassTrained, SubProblem, MULTICLASS_SCHEMA_VERSION,
+    rest_index, MulticlassModel, MulticlassStrategy, MulticlassTrained, SubProblem,
+    MULTICLASS_SCHEMA_VERSION,
 };
 use crate::train::{SolveSummary, TrainError, Trained};
 use crate::verify::{self, Certificate};
@@ -452,9 +453,7 @@ impl OneVsRest {
             })
             .collect()
     }
-}
 
-impl OneVsRest {
     /// The same model as a one-vs-rest [`MulticlassTrained`] of
     /// support-vector sub-models with the linear kernel (the support
     /// vectors' rows copied from `data`, which must be the training data),
@@ -470,11 +469,6 @@ impl OneVsRest {
             .enumerate()
             .map(|(k, c)| {
                 let signs = c.signs(&data.labels);
-                let negative = classes
-                    .iter()
-                    .copied()
-                    .find(|&l| l != c.class)
-                    .unwrap_or(c.class);
                 let model = Model::from_dual(
                     &data.features,
                     &signs,
@@ -484,7 +478,7 @@ impl OneVsRest {
                     Kernel::Linear,
                     LabelMapping {
                         positive: c.class,
-                        negative,
+                        negative: classes[rest_index(k)],
                     },
                 );
                 let sub = SubProblem {

@@ -480,7 +480,7 @@ pub fn train_multiclass_cancellable(
             let mut model = trained.model;
             model.labels = LabelMapping {
                 positive: classes[i],
-                negative: classes[j.unwrap_or(if i == 0 { 1 } else { 0 })],
+                negative: classes[j.unwrap_or(rest_index(i))],
             };
             // Support-vector indices refer to rows of the whole training set.
             for sv in &mut model.support_vectors {
@@ -515,6 +515,16 @@ pub fn train_multiclass_cancellable(
         },
         subproblems,
     })
+}
+
+/// The class index a one-vs-rest sub-model for class `i` records as its
+/// negative label, standing for "the rest": the first other class.
+pub(crate) fn rest_index(i: usize) -> usize {
+    if i == 0 {
+        1
+    } else {
+        0
+    }
 }
 
 /// A binary or a multiclass model.

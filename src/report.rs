@@ -97,11 +97,7 @@ pub struct TestEvaluation {
 impl TestEvaluation {
     /// Compares `predicted` labels with `data`'s, read as `format`.
     pub fn new(data: &Dataset, format: InputFormat, predicted: &[f64], seconds: f64) -> Self {
-        let correct = predicted
-            .iter()
-            .zip(&data.labels)
-            .filter(|(p, l)| p == l)
-            .count();
+        let correct = data.count_correct(predicted);
         Self {
             input: DataSummary::of(data, format),
             correct,

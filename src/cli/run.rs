@@ -81,14 +81,7 @@ pub fn solve_and_deliver(options: &SolveOptions) -> Result<u8, CliError> {
         None => None,
     };
     let solved = solve(options)?;
-    let test = test_data.map(|data| {
-        let model = match &solved {
-            Solved::Binary(o) => AnyModel::Binary(o.model.clone()),
-            Solved::Multiclass(o) => AnyModel::Multiclass(o.model.clone()),
-            Solved::Joint(o) => AnyModel::Joint(o.model.clone()),
-        };
-        evaluate(options, &model, &data)
-    });
+    let test = test_data.map(|data| evaluate(options, &solved, &data));
     let test = test.as_ref();
     let status = match &solved {
         Solved::Binary(outcome) => {
@@ -114,10 +107,14 @@ pub fn solve_and_deliver(options: &SolveOptions) -> Result<u8, CliError> {
     Ok(status_exit_code(status))
 }
 
-/// `model`'s predictions on the `--test` data, scored.
-fn evaluate(options: &SolveOptions, model: &AnyModel, data: &Dataset) -> TestEvaluation {
+/// The trained model's predictions on the `--test` data, scored.
+fn evaluate(options: &SolveOptions, solved: &Solved, data: &Dataset) -> TestEvaluation {
     let start = Instant::now();
-    let predicted = model.predict(&data.features);
+    let predicted = match solved {
+        Solved::Binary(o) => o.model.predict(&data.features),
+        Solved::Multiclass(o) => o.model.predict(&data.features),
+        Solved::Joint(o) => o.model.predict(&data.features),
+    };
     TestEvaluation::new(
         data,
         options.input_format(),
@@ -272,11 +269,7 @@ fn solve_multiclass(
     let solve = t.elapsed();
     let t = Instant::now();
     let predicted = trained.model.predict(&data.features);
-    let correct = predicted
-        .iter()
-        .zip(&data.labels)
-        .filter(|(p, l)| p == l)
-        .count();
+    let correct = data.count_correct(&predicted);
     let training_accuracy = correct as f64 / data.len().max(1) as f64;
     let verify = t.elapsed();
     let timings = Timings {

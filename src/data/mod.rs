@@ -356,6 +356,16 @@ impl Dataset {
         self.labels.is_empty()
     }
 
+    /// How many of `predicted` (raw labels, one per row) equal the rows'
+    /// labels.
+    pub fn count_correct(&self, predicted: &[f64]) -> usize {
+        predicted
+            .iter()
+            .zip(&self.labels)
+            .filter(|(p, l)| p == l)
+            .count()
+    }
+
     /// The distinct labels (compared with `==`, so `-0` is `0`) in order of
     /// first appearance. O(n) expected time whatever the number of distinct
     /// labels (a hash set, not a scan of the classes seen).
