@@ -46,7 +46,9 @@
 //! Both duals are `min ½ΣᵢⱼKᵢⱼ⟨αᵢ,αⱼ⟩ + Σᵢ⟨pᵢ,αᵢ⟩`, `pᵢₘ = 1[m ≠ yᵢ]`,
 //! with per-block equality and box: [`solvers::solve_block`] (any kernel,
 //! columns of `K` from [`KernelMatrix`]) or, for the linear kernel,
-//! [`solvers::solve_block_linear`] (explicit `wₘ`, `O(nnz(xᵢ)·k)` a step).
+//! [`solvers::solve_block_linear`] (explicit `wₘ`, `O(nnz(xᵢ)·k)` a step),
+//! or, for small badly scaled problems, [`solvers::solve_block_ip`]
+//! (interior point, dense, at most [`solvers::IP_MAX_SAMPLES`] samples).
 //! The certificate is [`crate::verify_joint`].
 //!
 //! # Models
@@ -90,14 +92,19 @@ pub enum JointSolver {
     Block,
     /// [`solvers::solve_block_linear`]: linear kernel, explicit `wₘ`.
     BlockLinear,
+    /// [`solvers::solve_block_ip`]: interior point, any kernel, dense
+    /// (at most [`solvers::IP_MAX_SAMPLES`] samples); for small problems
+    /// that coordinate methods solve slowly (unscaled features).
+    InteriorPoint,
 }
 
 impl JointSolver {
-    /// `block` or `block-linear`.
+    /// `block`, `block-linear` or `interior-point`.
     pub fn name(self) -> &'static str {
         match self {
             JointSolver::Block => "block",
             JointSolver::BlockLinear => "block-linear",
+            JointSolver::InteriorPoint => "interior-point",
         }
     }
 }
@@ -394,6 +401,13 @@ pub fn train_joint(
             let q = PlainKernel(KernelMatrix::new(features, options.kernel));
             (
                 solvers::solve_block(&q, &problem, &options.settings, progress)?,
+                None,
+            )
+        }
+        JointSolver::InteriorPoint => {
+            let q = PlainKernel(KernelMatrix::new(features, options.kernel));
+            (
+                solvers::solve_block_ip(&q, &problem, &options.settings, progress)?,
                 None,
             )
         }

@@ -191,6 +191,10 @@ pub enum ReportStatus {
     /// The run was interrupted (Ctrl-C); the iterate reached is reported
     /// and certified.
     Interrupted,
+    /// The solver could make no further progress in floating point before
+    /// its tolerance (the interior-point solver); the point reached is
+    /// reported and certified.
+    Stalled,
 }
 
 impl From<Status> for ReportStatus {
@@ -201,13 +205,14 @@ impl From<Status> for ReportStatus {
             Status::TimeLimit => ReportStatus::TimeLimit,
             Status::Unbounded => ReportStatus::Unbounded,
             Status::Interrupted => ReportStatus::Interrupted,
+            Status::Stalled => ReportStatus::Stalled,
         }
     }
 }
 
 impl ReportStatus {
     /// The name written in the report (`converged`, `max_iterations`,
-    /// `time_limit`, `unbounded`, `interrupted`).
+    /// `time_limit`, `unbounded`, `interrupted`, `stalled`).
     pub fn as_str(self) -> &'static str {
         match self {
             ReportStatus::Converged => "converged",
@@ -215,6 +220,7 @@ impl ReportStatus {
             ReportStatus::TimeLimit => "time_limit",
             ReportStatus::Unbounded => "unbounded",
             ReportStatus::Interrupted => "interrupted",
+            ReportStatus::Stalled => "stalled",
         }
     }
 }

@@ -187,7 +187,7 @@ fn block_step(a: &[f64], g: &[f64], kappa: f64, l: &[f64], u: &[f64], ones: &[f6
 }
 
 /// `f(A) = ½⟨A, G + p⟩` from an exact gradient `G = (K ⊗ I)A + p`.
-fn objective(alpha: &[f64], gradient: &[f64], p: &[f64]) -> f64 {
+pub(crate) fn objective(alpha: &[f64], gradient: &[f64], p: &[f64]) -> f64 {
     0.5 * alpha
         .iter()
         .zip(gradient)
@@ -197,7 +197,11 @@ fn objective(alpha: &[f64], gradient: &[f64], p: &[f64]) -> f64 {
 }
 
 /// The largest `vᵢ` over all blocks, clamped at 0.
-fn max_violation_all(alpha: &[f64], gradient: &[f64], problem: &BlockProblem<'_>) -> f64 {
+pub(crate) fn max_violation_all(
+    alpha: &[f64],
+    gradient: &[f64],
+    problem: &BlockProblem<'_>,
+) -> f64 {
     let k = problem.block_size;
     let ones = vec![1.0; k];
     alpha
@@ -213,8 +217,8 @@ fn max_violation_all(alpha: &[f64], gradient: &[f64], problem: &BlockProblem<'_>
         .fold(0.0, f64::max)
 }
 
-/// Limits and progress shared by the two solvers.
-struct Clock<'a> {
+/// Limits and progress shared by the block solvers.
+pub(crate) struct Clock<'a> {
     start: Instant,
     last_progress: Instant,
     settings: &'a SmoSettings,
@@ -222,7 +226,10 @@ struct Clock<'a> {
 }
 
 impl<'a> Clock<'a> {
-    fn new(settings: &'a SmoSettings, progress: Option<&'a (dyn Fn(&Progress) + Sync)>) -> Self {
+    pub(crate) fn new(
+        settings: &'a SmoSettings,
+        progress: Option<&'a (dyn Fn(&Progress) + Sync)>,
+    ) -> Self {
         let now = Instant::now();
         Self {
             start: now,
@@ -234,7 +241,12 @@ impl<'a> Clock<'a> {
 
     /// The status a limit imposes after `iterations`, if any; calls the
     /// progress callback when due.
-    fn check(&mut self, iterations: u64, violation: f64, active: usize) -> Option<Status> {
+    pub(crate) fn check(
+        &mut self,
+        iterations: u64,
+        violation: f64,
+        active: usize,
+    ) -> Option<Status> {
         if self.settings.max_iter.is_some_and(|m| iterations >= m) {
             return Some(Status::MaxIterations);
         }
@@ -254,6 +266,11 @@ impl<'a> Clock<'a> {
             }
         }
         None
+    }
+
+    /// Wall time since [`Clock::new`].
+    pub(crate) fn elapsed(&self) -> Duration {
+        self.start.elapsed()
     }
 }
 
@@ -461,7 +478,7 @@ pub fn solve_block<Q: QMatrix + ?Sized>(
         max_violation,
         status,
         iterations,
-        elapsed: clock.start.elapsed(),
+        elapsed: clock.elapsed(),
     })
 }
 
@@ -752,7 +769,7 @@ pub fn solve_block_linear<M: RowMatrix + ?Sized>(
         max_violation,
         status,
         iterations: passes,
-        elapsed: clock.start.elapsed(),
+        elapsed: clock.elapsed(),
     })
 }
 

@@ -48,6 +48,7 @@
 //! equality constraint the measure is the largest projected-gradient entry.
 
 pub mod block;
+pub mod block_ip;
 pub mod cache;
 pub mod cd;
 pub mod error;
@@ -64,6 +65,7 @@ pub mod smo;
 pub mod solution;
 
 pub use block::{solve_block, solve_block_linear, BlockProblem, BlockSolution};
+pub use block_ip::{solve_block_ip, IP_MAX_SAMPLES};
 pub use cd::{
     solve_cd, solve_cd_cancellable, CdBias, CdProblem, CdSettings, CdSolution, CsrRef, RowMatrix,
     SparseRow, StopMeasure,

@@ -27,6 +27,11 @@ pub enum Status {
     /// The caller's cancellation flag was set (e.g. on Ctrl-C); the point
     /// returned is the last iterate, feasible.
     Interrupted,
+    /// The method could make no further progress in floating point before
+    /// reaching its tolerance (the interior-point solver's steps vanished,
+    /// or it ran its internal iteration cap); the point returned is
+    /// feasible.
+    Stalled,
 }
 
 impl Status {
@@ -38,6 +43,7 @@ impl Status {
             Status::TimeLimit => "time_limit",
             Status::Unbounded => "unbounded",
             Status::Interrupted => "interrupted",
+            Status::Stalled => "stalled",
         }
     }
 }

@@ -128,6 +128,8 @@ pub enum SolverArg {
     Pg,
     /// Dual coordinate descent with w kept explicitly (linear kernel only).
     Cd,
+    /// Interior point, dense (joint multiclass duals of at most 1000 samples).
+    Ip,
 }
 
 /// `--multiclass`.
@@ -360,6 +362,9 @@ pub struct SolveOptions {
     pub kernel: KernelSpec,
     /// The solver asked for.
     pub solver: SolverChoice,
+    /// `--solver ip`: the joint multiclass dual is solved by the
+    /// interior-point method.
+    pub interior_point: bool,
     /// How data with more than two labels is split, or which joint
     /// multiclass dual is solved (`--multiclass`).
     pub multiclass: MulticlassChoice,
@@ -603,7 +608,9 @@ impl SolveArgs {
             SolverArg::Smo => SolverChoice::Exactly(SolverKind::Smo),
             SolverArg::Pg => SolverChoice::Exactly(SolverKind::Pg),
             SolverArg::Cd => SolverChoice::Exactly(SolverKind::Cd),
+            SolverArg::Ip => SolverChoice::Auto,
         };
+        let interior_point = matches!(self.solver, SolverArg::Ip);
         let linear = matches!(self.kernel, KernelArg::Linear);
         let multiclass = MulticlassChoice::from(self.multiclass);
         if let MulticlassChoice::Joint(method) = multiclass {
@@ -629,9 +636,16 @@ impl SolveArgs {
             if matches!(self.solver, SolverArg::Pg) {
                 return not_for(
                     "--solver",
-                    "pg is not available; use auto, smo (block steps) or cd (linear)",
+                    "pg is not available; use auto, smo (block steps), cd (linear) or ip (interior point)",
                 );
             }
+        }
+        if interior_point && !matches!(multiclass, MulticlassChoice::Joint(_)) {
+            return Err(bad(
+                "--solver",
+                "ip solves the joint multiclass duals only (--multiclass crammer-singer or \
+                 weston-watkins)",
+            ));
         }
         if matches!(self.solver, SolverArg::Cd) && !linear {
             return Err(bad(
@@ -734,6 +748,7 @@ impl SolveArgs {
             weights,
             kernel,
             solver,
+            interior_point,
             multiclass,
             bias_feature: self.bias_feature,
             target_gap: self.target_gap,

@@ -115,9 +115,10 @@ impl From<TrainError> for CliError {
 pub fn status_exit_code(status: ReportStatus) -> u8 {
     match status {
         ReportStatus::Converged => EXIT_CONVERGED,
-        ReportStatus::MaxIterations | ReportStatus::TimeLimit | ReportStatus::Unbounded => {
-            EXIT_LIMIT
-        }
+        ReportStatus::MaxIterations
+        | ReportStatus::TimeLimit
+        | ReportStatus::Unbounded
+        | ReportStatus::Stalled => EXIT_LIMIT,
         ReportStatus::Interrupted => EXIT_INTERRUPTED,
     }
 }

@@ -322,6 +322,7 @@ fn solve_joint(
         .resolve(default_gamma(data.features.n_cols()));
     kernel.validate().map_err(CliError::Argument)?;
     let solver = match options.solver {
+        _ if options.interior_point => JointSolver::InteriorPoint,
         SolverChoice::Exactly(SolverKind::Cd) => JointSolver::BlockLinear,
         SolverChoice::Exactly(_) => JointSolver::Block,
         SolverChoice::Auto if kernel == svm_dual::kernel::Kernel::Linear => {
