@@ -96,19 +96,25 @@ fn in_tests(e: &IpEntry) -> bool {
     !(e.dataset == "datasets/wine" && e.kernel == "linear")
 }
 
+/// The data set of a reference (its hash checked) and its kernel.
+fn reference_problem(e: &IpEntry) -> (Dataset, Kernel) {
+    assert_eq!(sha256(&e.dataset), e.sha256, "{} changed", e.dataset);
+    let data = load(&e.dataset);
+    let kernel = match e.kernel.as_str() {
+        "rbf" => Kernel::Rbf {
+            gamma: default_gamma(data.features.n_cols()),
+        },
+        _ => Kernel::Linear,
+    };
+    (data, kernel)
+}
+
 #[test]
 fn equal_to_interior_point_optima() {
     let f = fixture();
     let mut checked = 0;
     for e in f.interior_point.iter().filter(|e| in_tests(e)) {
-        assert_eq!(sha256(&e.dataset), e.sha256, "{} changed", e.dataset);
-        let data = load(&e.dataset);
-        let kernel = match e.kernel.as_str() {
-            "rbf" => Kernel::Rbf {
-                gamma: default_gamma(data.features.n_cols()),
-            },
-            _ => Kernel::Linear,
-        };
+        let (data, kernel) = reference_problem(e);
         let solvers: &[JointSolver] = if kernel == Kernel::Linear {
             &[JointSolver::Block, JointSolver::BlockLinear]
         } else {
@@ -145,14 +151,7 @@ fn interior_point_equals_the_references_unscaled_wine_included() {
     let f = fixture();
     let mut checked = 0;
     for e in &f.interior_point {
-        assert_eq!(sha256(&e.dataset), e.sha256, "{} changed", e.dataset);
-        let data = load(&e.dataset);
-        let kernel = match e.kernel.as_str() {
-            "rbf" => Kernel::Rbf {
-                gamma: default_gamma(data.features.n_cols()),
-            },
-            _ => Kernel::Linear,
-        };
+        let (data, kernel) = reference_problem(e);
         let mut options = tight(e.method, e.c, kernel, JointSolver::InteriorPoint);
         options.settings.tol = 1e-8;
         let t = train_joint(&data, &options, None).unwrap();
