@@ -374,8 +374,6 @@ pub fn solve_block_ip<Q: QMatrix + ?Sized>(
         }
         let schur_inv = spd_inverse(&mut schur, n);
 
-        // One Newton solve for complementarity targets (cz, cw):
-        // s∘Δz + z∘Δa = cz, t∘Δw − w∘Δa = cw.
         // x = M⁻¹ r, class by class.
         let apply = |rhs: &[f64]| -> Vec<f64> {
             let mut out = vec![0.0; big_n];
