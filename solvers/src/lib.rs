@@ -34,6 +34,9 @@
 //!   variables sharing one matrix (`K ⊗ Iₖ`), one equality per block and a
 //!   box (the joint multiclass SVM duals), kernel and explicit-`W` linear
 //!   variants;
+//! - [`block_ip`]: a dense primal–dual interior-point method for the same
+//!   block QPs (Mehrotra's predictor–corrector), for small badly scaled
+//!   problems where coordinate methods crawl;
 //! - [`kkt`]: first-order optimality measures shared by the solvers;
 //! - [`projection`]: exact projection onto the feasible set.
 //!
