@@ -378,6 +378,22 @@ fn cli_solve_predict_and_refusals() {
     assert_eq!(out.status.code(), Some(2));
     let e = String::from_utf8(out.stderr).unwrap();
     assert!(e.contains("--solver") && e.contains("joint"), "{e}");
+    // More samples than the dense interior point takes: refused, nothing
+    // written.
+    let too_big = dir.path().join("big.json");
+    let out = Command::cargo_bin("svm-dual")
+        .unwrap()
+        .args(["solve", "--multiclass", "crammer-singer", "--solver", "ip"])
+        .arg("--data")
+        .arg(repo("datasets/a1a"))
+        .arg("--report")
+        .arg(&too_big)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let e = String::from_utf8(out.stderr).unwrap();
+    assert!(e.contains("at most 1000 samples, got 1605"), "{e}");
+    assert!(!too_big.exists());
 
     for (args, needle) in [
         (&["--loss", "l1"][..], "--loss"),
