@@ -368,30 +368,23 @@ fn cli_solve_predict_and_refusals() {
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["solver"]["name"], "interior-point");
     assert_eq!(r["status"], "converged");
-    let out = Command::cargo_bin("svm-dual")
-        .unwrap()
-        .args(["solve", "--multiclass", "ovo", "--solver", "ip"])
-        .arg("--data")
-        .arg(&data)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let e = String::from_utf8(out.stderr).unwrap();
+    let e = refused(&data, &["--multiclass", "ovo", "--solver", "ip"]);
     assert!(e.contains("--solver") && e.contains("joint"), "{e}");
     // More samples than the dense interior point takes: refused, nothing
     // written.
     let too_big = dir.path().join("big.json");
-    let out = Command::cargo_bin("svm-dual")
-        .unwrap()
-        .args(["solve", "--multiclass", "crammer-singer", "--solver", "ip"])
-        .arg("--data")
-        .arg(repo("datasets/a1a"))
-        .arg("--report")
-        .arg(&too_big)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let e = String::from_utf8(out.stderr).unwrap();
+    let report_path = too_big.to_str().unwrap();
+    let e = refused(
+        &repo("datasets/a1a"),
+        &[
+            "--multiclass",
+            "crammer-singer",
+            "--solver",
+            "ip",
+            "--report",
+            report_path,
+        ],
+    );
     assert!(e.contains("at most 1000 samples, got 1605"), "{e}");
     assert!(!too_big.exists());
 
@@ -406,18 +399,23 @@ fn cli_solve_predict_and_refusals() {
             "--target-gap",
         ),
     ] {
-        let out = Command::cargo_bin("svm-dual")
-            .unwrap()
-            .args(["solve", "--multiclass", "crammer-singer"])
-            .arg("--data")
-            .arg(&data)
-            .args(args)
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(2));
-        let e = String::from_utf8(out.stderr).unwrap();
+        let e = refused(&data, &[&["--multiclass", "crammer-singer"], args].concat());
         assert!(e.contains(needle) && e.contains("crammer-singer"), "{e}");
     }
+}
+
+/// `svm-dual solve --data DATA ARGS…`, which must exit with 2; its stderr.
+fn refused(data: &std::path::Path, args: &[&str]) -> String {
+    let out = Command::cargo_bin("svm-dual")
+        .unwrap()
+        .arg("solve")
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    String::from_utf8(out.stderr).unwrap()
 }
 
 /// `k` clusters around `5·(cos θₘ, sin θₘ)`, points within `0.7` of their

@@ -251,6 +251,8 @@ pub fn solve_block_ip<Q: QMatrix + ?Sized>(
     let mut theta = vec![0.0; n];
     let n_free = free.iter().filter(|&&f| f).count().max(1);
 
+    // (Ea)ᵢ = Σₘ aᵢₘ (fixed entries are 0 in every vector here).
+    let block_sum = |v: &[f64], i: usize| -> f64 { v[i * k..(i + 1) * k].iter().sum() };
     // (K ⊗ I)a, block after block.
     let h_times = |a: &[f64]| -> Vec<f64> {
         let mut out = vec![0.0; big_n];
@@ -285,14 +287,7 @@ pub fn solve_block_ip<Q: QMatrix + ?Sized>(
                 comp += s[e] * z[e] + t[e] * w[e];
             }
         }
-        let r_e: Vec<f64> = (0..n)
-            .map(|i| {
-                (0..k)
-                    .filter(|&m| free[i * k + m])
-                    .map(|m| a[i * k + m])
-                    .sum()
-            })
-            .collect();
+        let r_e: Vec<f64> = (0..n).map(|i| block_sum(&a, i)).collect();
         let f: f64 = 0.5 * dot(&a, &ha) + dot(&p, &a);
         // Relative to the magnitudes of its terms, in unscaled units.
         let inf_norm = |v: &[f64]| v.iter().fold(0.0f64, |m, x| m.max(x.abs()));
@@ -393,7 +388,7 @@ pub fn solve_block_ip<Q: QMatrix + ?Sized>(
             let rhs: Vec<f64> = (0..n)
                 .map(|i| {
                     if constrained[i] {
-                        (0..k).map(|m| u1[i * k + m]).sum::<f64>() - r2[i]
+                        block_sum(&u1, i) - r2[i]
                     } else {
                         0.0
                     }
@@ -436,9 +431,7 @@ pub fn solve_block_ip<Q: QMatrix + ?Sized>(
                         }
                     })
                     .collect();
-                let res2: Vec<f64> = (0..n)
-                    .map(|i| r2[i] - (0..k).map(|m| da[i * k + m]).sum::<f64>())
-                    .collect();
+                let res2: Vec<f64> = (0..n).map(|i| r2[i] - block_sum(&da, i)).collect();
                 let (ca, ct) = solve_kkt(&res1, &res2);
                 da.iter_mut().zip(&ca).for_each(|(x, c)| *x += c);
                 dtheta.iter_mut().zip(&ct).for_each(|(x, c)| *x += c);

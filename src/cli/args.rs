@@ -12,7 +12,7 @@ use svm_dual::formulation::{Formulation, Loss};
 use svm_dual::kernel::Kernel;
 use svm_dual::model_io::ModelFormat;
 use svm_dual::multiclass::MulticlassStrategy;
-use svm_dual::multiclass_dual::MulticlassChoice;
+use svm_dual::multiclass_dual::{JointSolver, MulticlassChoice};
 use svm_dual::report::InputFormat;
 use svm_dual::solvers::SmoSettings;
 use svm_dual::train::{SolverChoice, SolverKind};
@@ -362,9 +362,9 @@ pub struct SolveOptions {
     pub kernel: KernelSpec,
     /// The solver asked for.
     pub solver: SolverChoice,
-    /// `--solver ip`: the joint multiclass dual is solved by the
-    /// interior-point method.
-    pub interior_point: bool,
+    /// The solver of the joint multiclass dual; `Some` exactly when
+    /// `multiclass` is a joint method.
+    pub joint_solver: Option<JointSolver>,
     /// How data with more than two labels is split, or which joint
     /// multiclass dual is solved (`--multiclass`).
     pub multiclass: MulticlassChoice,
@@ -610,7 +610,6 @@ impl SolveArgs {
             SolverArg::Cd => SolverChoice::Exactly(SolverKind::Cd),
             SolverArg::Ip => SolverChoice::Auto,
         };
-        let interior_point = matches!(self.solver, SolverArg::Ip);
         let linear = matches!(self.kernel, KernelArg::Linear);
         let multiclass = MulticlassChoice::from(self.multiclass);
         if let MulticlassChoice::Joint(method) = multiclass {
@@ -640,7 +639,20 @@ impl SolveArgs {
                 );
             }
         }
-        if interior_point && !matches!(multiclass, MulticlassChoice::Joint(_)) {
+        // The joint duals' solver, resolved here once: `auto` is the
+        // explicit-w block solver for the linear kernel and the kernel block
+        // solver otherwise, `smo` the kernel one, `cd` the linear one, `ip`
+        // the interior point (`pg` was refused above).
+        let joint_solver = match (multiclass, self.solver) {
+            (MulticlassChoice::Split(_), _) => None,
+            (MulticlassChoice::Joint(_), SolverArg::Ip) => Some(JointSolver::InteriorPoint),
+            (MulticlassChoice::Joint(_), SolverArg::Cd) => Some(JointSolver::BlockLinear),
+            (MulticlassChoice::Joint(_), SolverArg::Auto) if linear => {
+                Some(JointSolver::BlockLinear)
+            }
+            (MulticlassChoice::Joint(_), _) => Some(JointSolver::Block),
+        };
+        if matches!(self.solver, SolverArg::Ip) && joint_solver.is_none() {
             return Err(bad(
                 "--solver",
                 "ip solves the joint multiclass duals only (--multiclass crammer-singer or \
@@ -748,7 +760,7 @@ impl SolveArgs {
             weights,
             kernel,
             solver,
-            interior_point,
+            joint_solver,
             multiclass,
             bias_feature: self.bias_feature,
             target_gap: self.target_gap,

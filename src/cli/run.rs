@@ -295,13 +295,12 @@ fn solve_multiclass(
 }
 
 /// Trains, certifies and reports a joint multiclass model (Crammer–Singer
-/// or Weston–Watkins) on `data` (two labels or more). `--solver auto` runs
-/// the explicit-`w` block solver for the linear kernel and the kernel block
-/// solver otherwise; `smo` forces the kernel block solver, `cd` the linear
-/// one.
+/// or Weston–Watkins) on `data` (two labels or more) with `solver`
+/// (resolved from `--solver` with the options).
 fn solve_joint(
     options: &SolveOptions,
     method: JointMethod,
+    solver: JointSolver,
     data: Dataset,
     load: std::time::Duration,
     start: Instant,
@@ -321,15 +320,6 @@ fn solve_joint(
         .kernel
         .resolve(default_gamma(data.features.n_cols()));
     kernel.validate().map_err(CliError::Argument)?;
-    let solver = match options.solver {
-        _ if options.interior_point => JointSolver::InteriorPoint,
-        SolverChoice::Exactly(SolverKind::Cd) => JointSolver::BlockLinear,
-        SolverChoice::Exactly(_) => JointSolver::Block,
-        SolverChoice::Auto if kernel == svm_dual::kernel::Kernel::Linear => {
-            JointSolver::BlockLinear
-        }
-        SolverChoice::Auto => JointSolver::Block,
-    };
     let joint_options = JointOptions {
         method,
         c: options.formulation.c,
@@ -455,8 +445,10 @@ fn solve_in_pool(
     let t = Instant::now();
     let data: Dataset = read_path(&options.data, &options.format)?;
     let load = t.elapsed();
-    if let MulticlassChoice::Joint(method) = options.multiclass {
-        return solve_joint(options, method, data, load, start);
+    if let (MulticlassChoice::Joint(method), Some(solver)) =
+        (options.multiclass, options.joint_solver)
+    {
+        return solve_joint(options, method, solver, data, load, start);
     }
     if data.classes().len() > 2 {
         return solve_multiclass(options, data, load, start, cancel);
