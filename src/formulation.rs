@@ -51,7 +51,7 @@
 //!   LIBLINEAR has no unregularised bias: its `-B` appends a constant
 //!   feature, which our no-bias formulation reproduces with that feature.
 
-use crate::kernel::{Kernel, KernelMatrix, LinearGram};
+use crate::kernel::{Kernel, KernelMatrix, LinearGram, Scale};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use solvers::QMatrix;
@@ -237,15 +237,16 @@ impl QMatrix for DualHessian<'_> {
         out.iter_mut().zip(&self.shift).for_each(|(o, s)| *o += s);
     }
 
+    fn whole_columns_preferred(&self) -> bool {
+        self.kernel.whole_columns_preferred()
+    }
+
     fn column(&self, j: usize, rows: &[usize], out: &mut [f64]) {
-        self.kernel.column(j, rows, out);
-        let yj = self.y[j];
-        for (o, &i) in out.iter_mut().zip(rows) {
-            *o *= self.y[i] * yj;
-            if i == j {
-                *o += self.shift[j];
-            }
-        }
+        let scale = Scale {
+            signs: self.y,
+            shift: self.shift[j],
+        };
+        self.kernel.column_scaled(j, rows, out, Some(scale));
     }
 
     /// `Qv = Y·K·(Y·v) + D·v`. For the linear kernel `K(Yv) = X(Xᵀ(Yv))`

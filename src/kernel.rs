@@ -308,6 +308,28 @@ fn powi(x: f64, n: u32) -> f64 {
 /// calling thread: rayon's fork–join costs a few microseconds.
 const PARALLEL_WORK: usize = 1 << 15;
 
+/// An entrywise map applied to a kernel column `j` after the kernel:
+/// `K[i, j] ↦ sᵢ sⱼ K[i, j]`, plus `shift` on the diagonal entry (`i = j`).
+#[derive(Debug, Clone, Copy)]
+pub struct Scale<'a> {
+    /// The signs `s` (one per row of `X`).
+    pub signs: &'a [f64],
+    /// Added to the entry of row `j`.
+    pub shift: f64,
+}
+
+impl Scale<'_> {
+    fn apply(&self, j: usize, rows: &[usize], out: &mut [f64]) {
+        let sj = self.signs[j];
+        for (o, &i) in out.iter_mut().zip(rows) {
+            *o *= self.signs[i] * sj;
+            if i == j {
+                *o += self.shift;
+            }
+        }
+    }
+}
+
 /// The kernel matrix of a feature set, computed on demand.
 #[derive(Debug, Clone)]
 pub struct KernelMatrix<'a> {
@@ -325,7 +347,22 @@ struct Columns {
     indptr: Vec<usize>,
     rows: Vec<u32>,
     values: Vec<f64>,
+    /// For each column of `X`, its slot in `dense` when it is stored
+    /// densely as well (at least [`DENSE_COLUMN_SHARE`] of its entries
+    /// non-zero), else `None`.
+    dense_slot: Vec<Option<usize>>,
+    /// The dense columns, `n` entries each, one after another.
+    dense: Vec<f64>,
+    /// The number of rows of `X`.
+    n: usize,
 }
+
+/// A column of `X` with at least `n / DENSE_COLUMN_SHARE` non-zeros is
+/// also stored densely: adding `v · X_{:l}` over a block of rows is then a
+/// contiguous, vectorised loop instead of one scattered add per non-zero,
+/// and the dense copy costs at most `8 · DENSE_COLUMN_SHARE` bytes per
+/// non-zero of that column — `O(nnz)` memory in all.
+const DENSE_COLUMN_SHARE: usize = 8;
 
 impl Columns {
     /// `X` by columns, in one counting pass and one filling pass over the
@@ -363,11 +400,51 @@ impl Columns {
             values[next[k]] = v;
             next[k] += 1;
         });
+        let mut dense_slot = vec![None; d];
+        let mut slots = 0;
+        for (k, slot) in dense_slot.iter_mut().enumerate() {
+            if (count[k + 1] - count[k]) * DENSE_COLUMN_SHARE >= n.max(1) {
+                *slot = Some(slots);
+                slots += 1;
+            }
+        }
+        let mut dense = vec![0.0; slots * n];
+        for (k, slot) in dense_slot.iter().enumerate() {
+            if let Some(s) = slot {
+                let col = &mut dense[s * n..(s + 1) * n];
+                for (&i, &v) in rows[count[k]..count[k + 1]]
+                    .iter()
+                    .zip(&values[count[k]..count[k + 1]])
+                {
+                    col[i as usize] = v;
+                }
+            }
+        }
         Self {
             indptr: count,
             rows,
             values,
+            dense_slot,
+            dense,
+            n,
         }
+    }
+
+    /// The work of adding column `k` of `X` into all `n` dot products: its
+    /// non-zeros when scattered, a quarter of `n` when it is dense (a
+    /// contiguous loop of several lanes per instruction, against one
+    /// scattered read–modify–write per non-zero).
+    fn cost(&self, k: usize) -> usize {
+        match self.dense_slot[k] {
+            Some(_) => (self.indptr[k + 1] - self.indptr[k]).min(self.n / 4),
+            None => self.indptr[k + 1] - self.indptr[k],
+        }
+    }
+
+    /// Column `k` of `X` stored densely (`n` entries), if it is.
+    fn dense_column(&self, k: usize) -> Option<&[f64]> {
+        let n = self.n;
+        self.dense_slot[k].map(|s| &self.dense[s * n..(s + 1) * n])
     }
 
     /// The non-zeros of column `k`: row indices and values.
@@ -391,7 +468,7 @@ const SCATTER_ROWS: usize = 1 << 13;
 /// cheap per row (a vectorised exponential) and a fork–join costs tens of
 /// microseconds on a virtual machine (waking a sleeping thread). The map is
 /// elementwise, so the split changes no result.
-const FILL_ROWS: usize = 1 << 16;
+const FILL_ROWS: usize = 1 << 13;
 
 impl<'a> KernelMatrix<'a> {
     /// Prepares `K` for `features` (squared norms computed in parallel).
@@ -452,24 +529,58 @@ impl<'a> KernelMatrix<'a> {
     ///   a dense vector of all `n` dot products, which is then gathered
     ///   (`Σ_{l ∈ xⱼ} nnz(X_{:l}) + n` operations) — far fewer on one-hot
     ///   data such as a9a, where a row meets few other rows' non-zeros.
+    ///   Columns of `X` with at least `n / 8` non-zeros are also kept
+    ///   densely and added by a contiguous vectorised loop; the rows are
+    ///   split into fixed blocks accumulated, then mapped through the
+    ///   kernel, in parallel.
     ///
     /// Both add the same non-zero products in the same (increasing column)
     /// order, so the value does not depend on the way chosen.
     pub fn column(&self, j: usize, rows: &[usize], out: &mut [f64]) {
+        self.column_scaled(j, rows, out, None);
+    }
+
+    /// [`KernelMatrix::column`] followed by `scale` (if any) on each entry,
+    /// in the same parallel pass — the form in which a dual's Hessian
+    /// `Q = YKY + D` uses a kernel column.
+    pub fn column_scaled(
+        &self,
+        j: usize,
+        rows: &[usize],
+        out: &mut [f64],
+        scale: Option<Scale<'_>>,
+    ) {
         let xj = self.features.row(j);
         if let (Some(t), Row::Sparse { indices, values }) = (&self.by_columns, xj) {
             let avg_nnz = self.features.nnz_hint() / self.dim().max(1);
-            let by_columns: usize = indices.iter().map(|&l| t.column(l as usize).0.len()).sum();
+            let by_columns: usize = indices.iter().map(|&l| t.cost(l as usize)).sum();
             if by_columns + self.dim() < rows.len() * avg_nnz {
-                return self.column_by_columns(t, j, indices, values, rows, out);
+                return self.column_by_columns(t, j, indices, values, rows, out, scale);
             }
         }
-        self.column_by_rows(j, rows, out);
+        self.column_by_rows(j, rows, out, scale);
+    }
+
+    /// Whether a typical column is formed through `X` by columns (see
+    /// [`KernelMatrix::column`]), whose cost hardly depends on the number
+    /// of rows asked for: the expected work over a row `j` drawn at random,
+    /// `Σₗ (nnz(X_{:l}) / n) · cost(l) + n`, against `n` times the average
+    /// number of non-zeros of a row.
+    pub fn whole_columns_preferred(&self) -> bool {
+        let Some(t) = &self.by_columns else {
+            return false;
+        };
+        let n = self.dim().max(1);
+        let expected: f64 = (0..t.dense_slot.len())
+            .map(|l| (t.indptr[l + 1] - t.indptr[l]) as f64 / n as f64 * t.cost(l) as f64)
+            .sum();
+        let by_rows = self.features.nnz_hint() as f64;
+        expected + (n as f64) < by_rows
     }
 
     /// [`KernelMatrix::column`] by rows: `xⱼ` scattered once, one pass over
     /// each row's non-zeros.
-    fn column_by_rows(&self, j: usize, rows: &[usize], out: &mut [f64]) {
+    fn column_by_rows(&self, j: usize, rows: &[usize], out: &mut [f64], scale: Option<Scale<'_>>) {
         let xj = self.features.row(j);
         let sq_j = self.sq_norms[j];
         let kernel = self.kernel;
@@ -480,6 +591,9 @@ impl<'a> KernelMatrix<'a> {
                 *o = self.features.row(i).dot_dense(dense);
             }
             kernel.map_dots(out, rows, &self.sq_norms, sq_j);
+            if let Some(scale) = scale {
+                scale.apply(j, rows, out);
+            }
         };
         let n_cols = self.features.n_cols();
         let avg_nnz = (self.features.nnz_hint() / self.dim().max(1)).max(1);
@@ -516,6 +630,7 @@ impl KernelMatrix<'_> {
         values: &[f64],
         rows: &[usize],
         out: &mut [f64],
+        scale: Option<Scale<'_>>,
     ) {
         let n = self.dim();
         // A buffer kept per thread and reused: a fresh `n`-vector per
@@ -525,24 +640,17 @@ impl KernelMatrix<'_> {
         // rayon worker stealing another column's task while it waits)
         // finds it empty and allocates its own.
         let mut buffer = DOTS.take();
-        buffer.clear();
+        // Zeroed block by block by the tasks that fill it (in parallel).
         buffer.resize(n, 0.0);
         let dots = &mut buffer[..];
         let accumulate = |(c, block): (usize, &mut [f64])| {
-            let (lo, hi) = (
-                (c * SCATTER_ROWS) as u32,
-                (c * SCATTER_ROWS + block.len()) as u32,
-            );
-            for (&l, &v) in indices.iter().zip(values) {
-                let (r, x) = t.column(l as usize);
-                let (a, b) = (
-                    r.partition_point(|&i| i < lo),
-                    r.partition_point(|&i| i < hi),
-                );
-                for (&i, &xi) in r[a..b].iter().zip(&x[a..b]) {
-                    block[(i - lo) as usize] += xi * v;
-                }
-            }
+            crate::linalg::simd(Accumulate {
+                block,
+                lo: c * SCATTER_ROWS,
+                indices,
+                values,
+                columns: t,
+            })
         };
         if n <= SCATTER_ROWS {
             accumulate((0, dots));
@@ -557,6 +665,9 @@ impl KernelMatrix<'_> {
                 *o = dots[i];
             }
             self.kernel.map_dots(o, r, &self.sq_norms, sq_j);
+            if let Some(scale) = scale {
+                scale.apply(j, r, o);
+            }
         };
         if rows.len() <= FILL_ROWS {
             fill((out, rows));
@@ -566,6 +677,42 @@ impl KernelMatrix<'_> {
                 .for_each(fill);
         }
         DOTS.set(buffer);
+    }
+}
+
+/// `block[i − lo] += Σ_{l} vₗ · X[i, l]` over the non-zeros `(l, vₗ)` of
+/// one row of `X`, in increasing `l`, for the rows `lo..lo + block.len()`:
+/// a contiguous loop for the columns of `X` stored densely, scattered adds
+/// for the others. Run through [`crate::linalg::simd`].
+struct Accumulate<'a> {
+    block: &'a mut [f64],
+    lo: usize,
+    indices: &'a [u32],
+    values: &'a [f64],
+    columns: &'a Columns,
+}
+
+impl crate::linalg::SimdLoop for Accumulate<'_> {
+    #[inline(always)]
+    fn run(self) {
+        self.block.fill(0.0);
+        let (lo, hi) = (self.lo, self.lo + self.block.len());
+        for (&l, &v) in self.indices.iter().zip(self.values) {
+            if let Some(col) = self.columns.dense_column(l as usize) {
+                for (b, &x) in self.block.iter_mut().zip(&col[lo..hi]) {
+                    *b += x * v;
+                }
+                continue;
+            }
+            let (r, x) = self.columns.column(l as usize);
+            let (a, b) = (
+                r.partition_point(|&i| (i as usize) < lo),
+                r.partition_point(|&i| (i as usize) < hi),
+            );
+            for (&i, &xi) in r[a..b].iter().zip(&x[a..b]) {
+                self.block[i as usize - lo] += xi * v;
+            }
+        }
     }
 }
 
@@ -752,30 +899,55 @@ mod tests {
             s ^= s << 17;
             s % m
         };
-        let n = 500;
+        // More rows than one accumulation block, so blocks start past row 0.
+        let n = SCATTER_ROWS + 700;
         let rows: Vec<Vec<(u32, f64)>> = (0..n)
             .map(|_| {
+                // Columns 0..60 hold one of ten per group (sparse); 60 and
+                // 61 are set in half of the rows (stored densely as well).
                 let mut r: Vec<(u32, f64)> = (0..6u32)
                     .map(|g| (g * 10 + next(10) as u32, 0.25 * (1 + next(4)) as f64))
                     .collect();
                 r.dedup_by_key(|e| e.0);
+                for extra in [60u32, 61] {
+                    if next(2) == 0 {
+                        r.push((extra, -0.5 * (1 + next(3)) as f64));
+                    }
+                }
                 r
             })
             .collect();
-        let features = Features::from_sparse_rows(&rows, 60);
+        let features = Features::from_sparse_rows(&rows, 62);
         for kernel in [Kernel::Rbf { gamma: 0.3 }, Kernel::Linear] {
             let k = KernelMatrix::new(&features, kernel);
             let t = k.by_columns.as_ref().expect("sparse storage");
+            assert!(t.dense_column(60).is_some() && t.dense_column(0).is_none());
             let subset: Vec<usize> = (0..n).rev().step_by(3).collect();
-            for j in [0, 17, 499] {
+            for j in [0, 17, n - 1] {
                 let (mut a, mut b) = (vec![0.0; subset.len()], vec![0.0; subset.len()]);
-                k.column_by_rows(j, &subset, &mut a);
+                k.column_by_rows(j, &subset, &mut a, None);
                 let Row::Sparse { indices, values } = features.row(j) else {
                     panic!("sparse row")
                 };
-                k.column_by_columns(t, j, indices, values, &subset, &mut b);
+                k.column_by_columns(t, j, indices, values, &subset, &mut b, None);
                 assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()));
                 assert_eq!(a[0], k.value(subset[0], j));
+                // The scaled form: the same map as applying it afterwards.
+                let signs: Vec<f64> = (0..n)
+                    .map(|i| if i % 3 == 0 { -1.0 } else { 1.0 })
+                    .collect();
+                let scale = Scale {
+                    signs: &signs,
+                    shift: 0.25,
+                };
+                let rows_with_j: Vec<usize> = vec![j, (j + 1) % n, (j + 2) % n];
+                let mut c = vec![0.0; 3];
+                k.column_scaled(j, &rows_with_j, &mut c, Some(scale));
+                for (k_, &i) in rows_with_j.iter().enumerate() {
+                    let want =
+                        k.value(i, j) * (signs[i] * signs[j]) + if i == j { 0.25 } else { 0.0 };
+                    assert_eq!(c[k_].to_bits(), want.to_bits());
+                }
             }
         }
     }

@@ -272,28 +272,33 @@ fn panel_values(
 ) {
     let n_cols = features.n_cols();
     g.par_chunks_mut(PANEL_ROW_CHUNK).enumerate().for_each_init(
-        || vec![0.0; n_cols * PANEL],
-        |panel, (c, out)| {
+        || {
+            (
+                vec![0.0; n_cols * PANEL],
+                vec![0.0; PANEL * PANEL_ROW_CHUNK],
+            )
+        },
+        |(panel, values), (c, out)| {
             let r0 = c * PANEL_ROW_CHUNK;
+            let m = out.len();
             out.iter_mut().for_each(|gi| *gi = 0.0);
             for (svb, cb) in sv.chunks(PANEL).zip(coef.chunks(PANEL)) {
                 for (b, &j) in svb.iter().enumerate() {
                     set_panel_column(panel, &features.row(j), b, false);
                 }
-                for (k, gi) in out.iter_mut().enumerate() {
-                    let i = r0 + k;
-                    let mut acc = [0.0; PANEL];
-                    if let Row::Sparse { indices, values } = features.row(i) {
-                        crate::linalg::simd(PanelRow {
-                            acc: &mut acc,
-                            indices,
-                            values,
-                            panel,
-                        });
-                    }
-                    let line = &mut acc[..svb.len()];
-                    kernel.map_dots(line, svb, sq, sq[i]);
-                    for (&v, &cj) in line.iter().zip(cb) {
+                // values[b·m + k] = ⟨x_{r0+k}, x_{svb[b]}⟩: by support vector,
+                // so that the kernel map and the sums below run along rows.
+                crate::linalg::simd(PanelBlock {
+                    values: &mut values[..svb.len() * m],
+                    features,
+                    rows: r0..r0 + m,
+                    panel,
+                });
+                // gᵢ += cⱼ k(xᵢ, xⱼ), support vectors in increasing order.
+                for (b, (&j, &cj)) in svb.iter().zip(cb).enumerate() {
+                    let line = &mut values[b * m..(b + 1) * m];
+                    kernel.map_dots_contiguous(line, &sq[r0..r0 + m], sq[j]);
+                    for (gi, &v) in out.iter_mut().zip(line.iter()) {
                         *gi += cj * v;
                     }
                 }
@@ -305,22 +310,34 @@ fn panel_values(
     );
 }
 
-/// `acc += xₖ · panel[k, :]` over the non-zeros `(k, xₖ)` of a row, run
-/// through [`crate::linalg::simd`].
-struct PanelRow<'a> {
-    acc: &'a mut [f64; PANEL],
-    indices: &'a [u32],
-    values: &'a [f64],
+/// `values[b·m + k] = Σₗ x_{r,l} · panel[l, b]` for the rows
+/// `r = rows.start + k` (`m` of them) and the panel's columns `b` that
+/// `values` has room for, each sum over the row's non-zeros in increasing
+/// `l`, accumulated in registers. Run through [`crate::linalg::simd`].
+struct PanelBlock<'a> {
+    values: &'a mut [f64],
+    features: &'a Features,
+    rows: std::ops::Range<usize>,
     panel: &'a [f64],
 }
 
-impl crate::linalg::SimdLoop for PanelRow<'_> {
+impl crate::linalg::SimdLoop for PanelBlock<'_> {
     #[inline(always)]
     fn run(self) {
-        for (&col, &v) in self.indices.iter().zip(self.values) {
-            let k = col as usize * PANEL;
-            for (a, &pv) in self.acc.iter_mut().zip(&self.panel[k..k + PANEL]) {
-                *a += v * pv;
+        let m = self.rows.len();
+        let width = self.values.len() / m.max(1);
+        for (k, r) in self.rows.clone().enumerate() {
+            let mut acc = [0.0; PANEL];
+            if let Row::Sparse { indices, values } = self.features.row(r) {
+                for (&col, &v) in indices.iter().zip(values) {
+                    let at = col as usize * PANEL;
+                    for (a, &pv) in acc.iter_mut().zip(&self.panel[at..at + PANEL]) {
+                        *a += v * pv;
+                    }
+                }
+            }
+            for (b, &a) in acc[..width].iter().enumerate() {
+                self.values[b * m + k] = a;
             }
         }
     }

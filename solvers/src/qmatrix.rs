@@ -21,6 +21,15 @@ pub trait QMatrix: Sync {
     /// Writes `out[k] = Q[rows[k], j]` for every `k`.
     fn column(&self, j: usize, rows: &[usize], out: &mut [f64]);
 
+    /// Whether a column over all `n` rows costs about as much as over any
+    /// subset of them (as when it is formed through the transposed
+    /// features). A solver that needs a column on part of the rows now and
+    /// on all of them later should then ask for all of them at once. The
+    /// default is `false`: the cost grows with the number of rows.
+    fn whole_columns_preferred(&self) -> bool {
+        false
+    }
+
     /// Writes `out = Q v` (both of length `n`).
     ///
     /// The default implementation assembles `Q` column by column over the

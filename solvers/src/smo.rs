@@ -27,7 +27,12 @@
 //! are rebuilt from `Ḡ = Σ_{j at a bound, αⱼ ≠ 0} αⱼQ_{:j}` (kept for all
 //! rows) and the free variables before the final optimality check, which is
 //! therefore made on all variables. Columns of `Q` restricted to the active
-//! rows live in an LRU [`ColumnCache`] with a byte budget.
+//! rows live in an LRU [`ColumnCache`] with a byte budget; a shrinking
+//! step applies all its position swaps to each cached column in one pass.
+//! When a whole column costs no more than part of it
+//! ([`QMatrix::whole_columns_preferred`]), columns are always computed and
+//! cached over all rows, so that `Ḡ`'s updates and the final check, which
+//! need all rows, find them in the cache.
 //!
 //! # Determinism
 //! The iteration is sequential. Parallel work: [`QMatrix::column`], whose
@@ -85,6 +90,8 @@ struct Smo<'a> {
     cache: ColumnCache,
     tol: f64,
     unshrunk: bool,
+    /// [`QMatrix::whole_columns_preferred`], asked once.
+    whole_columns: bool,
 }
 
 /// Solves the problem with SMO. Errors only for an invalid problem or
@@ -193,6 +200,7 @@ impl<'a> Smo<'a> {
             ),
             tol: settings.tol,
             unshrunk: false,
+            whole_columns: q.whole_columns_preferred(),
         };
         for i in 0..n {
             smo.place[i] = smo.place_of(i);
@@ -238,8 +246,10 @@ impl<'a> Smo<'a> {
         }
     }
 
-    /// The column at position `pos` over rows `0..len`, through the cache.
+    /// The column at position `pos` over rows `0..len` (or over all rows,
+    /// when `Q` prefers whole columns), through the cache.
     fn column(&mut self, pos: usize, len: usize, protect: Option<usize>) {
+        let len = if self.whole_columns { self.n } else { len };
         let start = self.cache.prepare(pos, len, protect);
         if start < len {
             let out = &mut self.cache.column_mut(pos)[start..len];
@@ -596,12 +606,14 @@ impl<'a> Smo<'a> {
             self.active = self.n;
         }
         let mut t = 0;
+        let mut pairs = Vec::new();
         while t < self.active {
             if self.can_shrink(t, gmax_up, gmax_low) {
                 self.active -= 1;
                 while self.active > t {
                     if !self.can_shrink(self.active, gmax_up, gmax_low) {
                         self.swap(t, self.active);
+                        pairs.push((t, self.active));
                         break;
                     }
                     self.active -= 1;
@@ -609,10 +621,13 @@ impl<'a> Smo<'a> {
             }
             t += 1;
         }
+        self.cache.swap_many(&pairs);
     }
 
+    /// Swaps positions `i` and `j` in every array but the cache, which
+    /// the caller updates for all its swaps at once
+    /// ([`ColumnCache::swap_many`]).
     fn swap(&mut self, i: usize, j: usize) {
-        self.cache.swap(i, j);
         self.perm.swap(i, j);
         self.y.swap(i, j);
         self.p.swap(i, j);
