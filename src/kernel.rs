@@ -695,14 +695,28 @@ struct Accumulate<'a> {
 impl crate::linalg::SimdLoop for Accumulate<'_> {
     #[inline(always)]
     fn run(self) {
-        self.block.fill(0.0);
         let (lo, hi) = (self.lo, self.lo + self.block.len());
+        // The block is not zeroed beforehand when the first column is dense:
+        // that column's pass writes `0 + x·v` (the same value as adding
+        // into zeros, signed zeros included) instead of adding.
+        let mut written = false;
         for (&l, &v) in self.indices.iter().zip(self.values) {
             if let Some(col) = self.columns.dense_column(l as usize) {
-                for (b, &x) in self.block.iter_mut().zip(&col[lo..hi]) {
-                    *b += x * v;
+                if written {
+                    for (b, &x) in self.block.iter_mut().zip(&col[lo..hi]) {
+                        *b += x * v;
+                    }
+                } else {
+                    for (b, &x) in self.block.iter_mut().zip(&col[lo..hi]) {
+                        *b = 0.0 + x * v;
+                    }
+                    written = true;
                 }
                 continue;
+            }
+            if !written {
+                self.block.fill(0.0);
+                written = true;
             }
             let (r, x) = self.columns.column(l as usize);
             let (a, b) = (
@@ -712,6 +726,9 @@ impl crate::linalg::SimdLoop for Accumulate<'_> {
             for (&i, &xi) in r[a..b].iter().zip(&x[a..b]) {
                 self.block[i as usize - lo] += xi * v;
             }
+        }
+        if !written {
+            self.block.fill(0.0);
         }
     }
 }
@@ -903,16 +920,18 @@ mod tests {
         let n = SCATTER_ROWS + 700;
         let rows: Vec<Vec<(u32, f64)>> = (0..n)
             .map(|_| {
-                // Columns 0..60 hold one of ten per group (sparse); 60 and
-                // 61 are set in half of the rows (stored densely as well).
+                // Columns 1..61 hold one of ten per group (sparse); 0 and
+                // 61 are set in half of the rows (stored densely as well),
+                // so that a row's first column is dense in half the rows.
                 let mut r: Vec<(u32, f64)> = (0..6u32)
-                    .map(|g| (g * 10 + next(10) as u32, 0.25 * (1 + next(4)) as f64))
+                    .map(|g| (1 + g * 10 + next(10) as u32, 0.25 * (1 + next(4)) as f64))
                     .collect();
                 r.dedup_by_key(|e| e.0);
-                for extra in [60u32, 61] {
-                    if next(2) == 0 {
-                        r.push((extra, -0.5 * (1 + next(3)) as f64));
-                    }
+                if next(2) == 0 {
+                    r.insert(0, (0, -0.5 * (1 + next(3)) as f64));
+                }
+                if next(2) == 0 {
+                    r.push((61, -0.5 * (1 + next(3)) as f64));
                 }
                 r
             })
@@ -921,9 +940,14 @@ mod tests {
         for kernel in [Kernel::Rbf { gamma: 0.3 }, Kernel::Linear] {
             let k = KernelMatrix::new(&features, kernel);
             let t = k.by_columns.as_ref().expect("sparse storage");
-            assert!(t.dense_column(60).is_some() && t.dense_column(0).is_none());
+            assert!(t.dense_column(0).is_some() && t.dense_column(61).is_some());
+            assert!(t.dense_column(1).is_none());
+            let first_dense = (0..n)
+                .find(|&i| rows[i][0].0 == 0)
+                .expect("a row with column 0");
+            let first_sparse = (0..n).find(|&i| rows[i][0].0 != 0).expect("a row without");
             let subset: Vec<usize> = (0..n).rev().step_by(3).collect();
-            for j in [0, 17, n - 1] {
+            for j in [first_dense, first_sparse, n - 1] {
                 let (mut a, mut b) = (vec![0.0; subset.len()], vec![0.0; subset.len()]);
                 k.column_by_rows(j, &subset, &mut a, None);
                 let Row::Sparse { indices, values } = features.row(j) else {
@@ -944,8 +968,10 @@ mod tests {
                 let mut c = vec![0.0; 3];
                 k.column_scaled(j, &rows_with_j, &mut c, Some(scale));
                 for (k_, &i) in rows_with_j.iter().enumerate() {
-                    let want =
-                        k.value(i, j) * (signs[i] * signs[j]) + if i == j { 0.25 } else { 0.0 };
+                    let mut want = k.value(i, j) * (signs[i] * signs[j]);
+                    if i == j {
+                        want += 0.25;
+                    }
                     assert_eq!(c[k_].to_bits(), want.to_bits());
                 }
             }

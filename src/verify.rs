@@ -212,8 +212,10 @@ const MAX_SCATTER_COLS: usize = 1 << 22;
 
 /// `gᵢ = Σⱼ αⱼ yⱼ K(xᵢ, xⱼ)` over the `j` with `αⱼ ≠ 0`, for every row `i`,
 /// recomputed from the features (no kernel matrix, no solver state). Each
-/// `gᵢ` is summed over `j` in increasing order by a single thread, so the
-/// result does not depend on the number of threads.
+/// `gᵢ` is summed by a single thread in a fixed order — the support
+/// vectors in blocks of [`PANEL`] consecutive ones, blocks in increasing
+/// order, eight interleaved partial sums within a block ([`block_sum`]) —
+/// so the result does not depend on the number of threads.
 ///
 /// # Panics
 /// When `y` or `alpha` is shorter than the number of rows.
@@ -260,8 +262,8 @@ const PANEL_ROW_CHUNK: usize = 256;
 /// (`acc += xᵢₖ · panel[k, :]`, vectorised) — a sparse-times-dense product
 /// instead of a sparse dot product per pair. Each dot product sums the same
 /// non-zero products in the same (increasing column) order as
-/// [`sparse_values`], plus exact zeros; `gᵢ` is summed over the support
-/// vectors in increasing order as there.
+/// [`sparse_values`], plus exact zeros; the kernel map and the block's sum
+/// follow in registers, and `gᵢ` is summed over the blocks as there.
 fn panel_values(
     features: &Features,
     kernel: Kernel,
@@ -272,36 +274,31 @@ fn panel_values(
 ) {
     let n_cols = features.n_cols();
     g.par_chunks_mut(PANEL_ROW_CHUNK).enumerate().for_each_init(
-        || {
-            (
-                vec![0.0; n_cols * PANEL],
-                vec![0.0; PANEL * PANEL_ROW_CHUNK],
-            )
-        },
-        |(panel, values), (c, out)| {
+        || vec![0.0; n_cols * PANEL],
+        |panel, (c, out)| {
             let r0 = c * PANEL_ROW_CHUNK;
-            let m = out.len();
             out.iter_mut().for_each(|gi| *gi = 0.0);
             for (svb, cb) in sv.chunks(PANEL).zip(coef.chunks(PANEL)) {
                 for (b, &j) in svb.iter().enumerate() {
                     set_panel_column(panel, &features.row(j), b, false);
                 }
-                // values[b·m + k] = ⟨x_{r0+k}, x_{svb[b]}⟩: by support vector,
-                // so that the kernel map and the sums below run along rows.
-                crate::linalg::simd(PanelBlock {
-                    values: &mut values[..svb.len() * m],
-                    features,
-                    rows: r0..r0 + m,
-                    panel,
-                });
-                // gᵢ += cⱼ k(xᵢ, xⱼ), support vectors in increasing order.
+                let mut sq_sv = [0.0; PANEL];
+                let mut c_sv = [0.0; PANEL];
                 for (b, (&j, &cj)) in svb.iter().zip(cb).enumerate() {
-                    let line = &mut values[b * m..(b + 1) * m];
-                    kernel.map_dots_contiguous(line, &sq[r0..r0 + m], sq[j]);
-                    for (gi, &v) in out.iter_mut().zip(line.iter()) {
-                        *gi += cj * v;
-                    }
+                    sq_sv[b] = sq[j];
+                    c_sv[b] = cj;
                 }
+                crate::linalg::simd(PanelBlock {
+                    out,
+                    features,
+                    r0,
+                    panel,
+                    sq,
+                    sq_sv: &sq_sv,
+                    c_sv: &c_sv,
+                    width: svb.len(),
+                    kernel,
+                });
                 for (b, &j) in svb.iter().enumerate() {
                     set_panel_column(panel, &features.row(j), b, true);
                 }
@@ -310,23 +307,28 @@ fn panel_values(
     );
 }
 
-/// `values[b·m + k] = Σₗ x_{r,l} · panel[l, b]` for the rows
-/// `r = rows.start + k` (`m` of them) and the panel's columns `b` that
-/// `values` has room for, each sum over the row's non-zeros in increasing
-/// `l`, accumulated in registers. Run through [`crate::linalg::simd`].
+/// For each row `r = r0 + k` of `out`: the dot products with the panel's
+/// support vectors (`Σₗ x_{r,l} · panel[l, b]` over the row's non-zeros
+/// in increasing `l`), the kernel map, and `out[k] += block_sum(k(·), c)`,
+/// all in registers. Columns `b ≥ width` of the panel are zero and their
+/// coefficients 0. Run through [`crate::linalg::simd`].
 struct PanelBlock<'a> {
-    values: &'a mut [f64],
+    out: &'a mut [f64],
     features: &'a Features,
-    rows: std::ops::Range<usize>,
+    r0: usize,
     panel: &'a [f64],
+    sq: &'a [f64],
+    sq_sv: &'a [f64; PANEL],
+    c_sv: &'a [f64; PANEL],
+    width: usize,
+    kernel: Kernel,
 }
 
 impl crate::linalg::SimdLoop for PanelBlock<'_> {
     #[inline(always)]
     fn run(self) {
-        let m = self.rows.len();
-        let width = self.values.len() / m.max(1);
-        for (k, r) in self.rows.clone().enumerate() {
+        for (k, gi) in self.out.iter_mut().enumerate() {
+            let r = self.r0 + k;
             let mut acc = [0.0; PANEL];
             if let Row::Sparse { indices, values } = self.features.row(r) {
                 for (&col, &v) in indices.iter().zip(values) {
@@ -336,11 +338,42 @@ impl crate::linalg::SimdLoop for PanelBlock<'_> {
                     }
                 }
             }
-            for (b, &a) in acc[..width].iter().enumerate() {
-                self.values[b * m + k] = a;
+            match self.kernel {
+                Kernel::Rbf { gamma } => {
+                    let sq_r = self.sq[r];
+                    for (a, &sq_j) in acc.iter_mut().zip(self.sq_sv) {
+                        *a = crate::kernel::exp(-gamma * (sq_j + sq_r - 2.0 * *a).max(0.0));
+                    }
+                }
+                kernel => {
+                    for a in acc[..self.width].iter_mut() {
+                        *a = kernel.from_dot(*a, 0.0, 0.0);
+                    }
+                }
             }
+            *gi += block_sum(&acc[..self.width], &self.c_sv[..self.width]);
         }
     }
+}
+
+/// `Σ_b c_b v_b` over one block of at most [`PANEL`] support vectors, in a
+/// fixed order that vectorises: eight partial sums (`b mod 8`), added
+/// pairwise. Every path of [`decision_values`] sums each block this way
+/// and the blocks in increasing order.
+#[inline(always)]
+fn block_sum(values: &[f64], coef: &[f64]) -> f64 {
+    let mut s = [0.0; 8];
+    let (cv, cc) = (values.chunks_exact(8), coef.chunks_exact(8));
+    let (rv, rc) = (cv.remainder(), cc.remainder());
+    for (v, c) in cv.zip(cc) {
+        for t in 0..8 {
+            s[t] += c[t] * v[t];
+        }
+    }
+    for (t, (&v, &c)) in rv.iter().zip(rc).enumerate() {
+        s[t] += c * v;
+    }
+    ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
 }
 
 /// Writes row `x` into column `b` of the `n_cols × PANEL` panel, or zeroes
@@ -387,7 +420,7 @@ fn sparse_values(
                 }
                 // The dot products with every support vector, then the
                 // kernel map over all of them (a loop that vectorises),
-                // then the sum in increasing support-vector order.
+                // then the sum by blocks of `PANEL` ([`block_sum`]).
                 for (v, &j) in values.iter_mut().zip(sv) {
                     let xj = features.row(j);
                     *v = if scatter {
@@ -398,8 +431,8 @@ fn sparse_values(
                 }
                 kernel.map_dots(values, sv, sq, sq[i]);
                 let mut sum = 0.0;
-                for (&v, &cj) in values.iter().zip(coef) {
-                    sum += cj * v;
+                for (vb, cb) in values.chunks(PANEL).zip(coef.chunks(PANEL)) {
+                    sum += block_sum(vb, cb);
                 }
                 if scatter {
                     xi.clear_from(dense);
@@ -435,7 +468,9 @@ fn dense_values(
     sq: &[f64],
     g: &mut [f64],
 ) {
-    let block = (SV_BLOCK_CELLS / d.max(1)).clamp(1, 1024);
+    // A multiple of `PANEL`, so that the sums run over the same blocks of
+    // support vectors as on sparse data.
+    let block = (SV_BLOCK_CELLS / d.max(1)).clamp(1, 1024).div_ceil(PANEL) * PANEL;
     g.par_chunks_mut(ROW_CHUNK)
         .enumerate()
         .for_each(|(c, out)| {
@@ -456,8 +491,8 @@ fn dense_values(
                     let i = r0 + k;
                     let line = &mut dots[k * svb.len()..(k + 1) * svb.len()];
                     kernel.map_dots(line, svb, sq, sq[i]);
-                    for (&v, &cj) in line.iter().zip(cb) {
-                        *gi += cj * v;
+                    for (vb, cpb) in line.chunks(PANEL).zip(cb.chunks(PANEL)) {
+                        *gi += block_sum(vb, cpb);
                     }
                 }
             }

@@ -25,8 +25,12 @@ pub struct ColumnCache {
     budget: usize,
     /// `Σ capacity` over `data` and `spare`.
     held: usize,
+    /// The buffers by position; only the first `valid[pos]` entries of
+    /// each hold the column (a reused buffer keeps its old contents past
+    /// that, so that growing a column into it writes no zeros first).
     data: Vec<Vec<f64>>,
-    /// Empty buffers of dropped columns, kept for reuse.
+    valid: Vec<usize>,
+    /// Buffers of dropped columns, kept for reuse.
     spare: Vec<Vec<f64>>,
     prev: Vec<usize>,
     next: Vec<usize>,
@@ -43,6 +47,7 @@ impl ColumnCache {
             budget,
             held: 0,
             data: vec![Vec::new(); n],
+            valid: vec![0; n],
             spare: Vec::new(),
             prev: vec![NIL; n],
             next: vec![NIL; n],
@@ -87,8 +92,8 @@ impl ColumnCache {
     /// becomes a spare.
     fn drop_column(&mut self, pos: usize) {
         self.unlink(pos);
-        let mut buffer = std::mem::take(&mut self.data[pos]);
-        buffer.clear();
+        self.valid[pos] = 0;
+        let buffer = std::mem::take(&mut self.data[pos]);
         self.spare.push(buffer);
     }
 
@@ -97,7 +102,7 @@ impl ColumnCache {
     /// fits, or memory within the budget after freeing spares and evicting
     /// least-recently-used columns other than `protect`.
     fn make_room(&mut self, pos: usize, len: usize, protect: Option<usize>) {
-        let empty = self.data[pos].is_empty();
+        let empty = self.valid[pos] == 0;
         if empty {
             if let Some(k) = self.spare.iter().position(|b| b.capacity() >= len) {
                 self.data[pos] = self.spare.swap_remove(k);
@@ -117,9 +122,9 @@ impl ColumnCache {
             let following = self.next[victim];
             if Some(victim) != protect {
                 self.unlink(victim);
-                let mut buffer = std::mem::take(&mut self.data[victim]);
+                self.valid[victim] = 0;
+                let buffer = std::mem::take(&mut self.data[victim]);
                 if empty && buffer.capacity() >= len {
-                    buffer.clear();
                     self.data[pos] = buffer;
                     return;
                 }
@@ -128,7 +133,7 @@ impl ColumnCache {
             victim = following;
         }
         let before = self.data[pos].capacity();
-        let have = self.data[pos].len();
+        let have = self.data[pos].len().min(len);
         self.data[pos].reserve_exact(len - have);
         self.held += self.data[pos].capacity() - before;
     }
@@ -138,7 +143,7 @@ impl ColumnCache {
     /// recently used. Returns the first row the caller must fill: rows
     /// `start..len` of [`ColumnCache::column_mut`] are not yet computed.
     pub fn prepare(&mut self, pos: usize, len: usize, protect: Option<usize>) -> usize {
-        let have = self.data[pos].len();
+        let have = self.valid[pos];
         if have > 0 {
             self.unlink(pos);
         }
@@ -146,7 +151,10 @@ impl ColumnCache {
             if self.data[pos].capacity() < len {
                 self.make_room(pos, len, protect);
             }
-            self.data[pos].resize(len, 0.0);
+            if self.data[pos].len() < len {
+                self.data[pos].resize(len, 0.0);
+            }
+            self.valid[pos] = len;
         }
         self.push_back(pos);
         have.min(len)
@@ -154,12 +162,12 @@ impl ColumnCache {
 
     /// The stored prefix of the column at `pos`.
     pub fn column(&self, pos: usize) -> &[f64] {
-        &self.data[pos]
+        &self.data[pos][..self.valid[pos]]
     }
 
     /// The stored prefix of the column at `pos`, for filling.
     pub fn column_mut(&mut self, pos: usize) -> &mut [f64] {
-        &mut self.data[pos]
+        &mut self.data[pos][..self.valid[pos]]
     }
 
     /// Swaps positions `i` and `j` (`i < j`): the columns trade places and
@@ -179,7 +187,7 @@ impl ColumnCache {
         use rayon::prelude::*;
         for &(i, j) in pairs {
             debug_assert!(i < j);
-            let (had_i, had_j) = (!self.data[i].is_empty(), !self.data[j].is_empty());
+            let (had_i, had_j) = (self.valid[i] > 0, self.valid[j] > 0);
             if had_i {
                 self.unlink(i);
             }
@@ -187,30 +195,33 @@ impl ColumnCache {
                 self.unlink(j);
             }
             self.data.swap(i, j);
-            if !self.data[i].is_empty() {
+            self.valid.swap(i, j);
+            if self.valid[i] > 0 {
                 self.push_back(i);
             }
-            if !self.data[j].is_empty() {
+            if self.valid[j] > 0 {
                 self.push_back(j);
             }
         }
         let mut pos = self.head;
         while pos != NIL {
             let following = self.next[pos];
-            let len = self.data[pos].len();
+            let len = self.valid[pos];
             if pairs.iter().any(|&(i, j)| len > i && len <= j) {
                 self.drop_column(pos);
             }
             pos = following;
         }
-        self.data.par_iter_mut().for_each(|column| {
-            let len = column.len();
-            for &(i, j) in pairs {
-                if len > j {
-                    column.swap(i, j);
+        self.data
+            .par_iter_mut()
+            .zip(self.valid.par_iter())
+            .for_each(|(column, &len)| {
+                for &(i, j) in pairs {
+                    if len > j {
+                        column.swap(i, j);
+                    }
                 }
-            }
-        });
+            });
     }
 }
 

@@ -199,6 +199,54 @@ pub fn update_gradient(grad: &mut [f64], qi: &[f64], di: f64, qj: &[f64], dj: f6
     });
 }
 
+/// [`update_gradient`] followed by [`first_index`] on the updated
+/// gradient, in one pass over the same fixed chunks (one fork–join instead
+/// of two); the same results, bit for bit.
+pub fn update_gradient_first_index(
+    grad: &mut [f64],
+    qi: &[f64],
+    di: f64,
+    qj: &[f64],
+    dj: f64,
+    y: &[f64],
+    up: &[bool],
+) -> Option<FirstIndex> {
+    let chunk = |start: usize, g: &mut [f64]| {
+        let (mut gmax, mut best) = (f64::NEG_INFINITY, None);
+        let end = start + g.len();
+        let (qi, qj) = (&qi[start..end], &qj[start..end]);
+        let (y, up) = (&y[start..end], &up[start..end]);
+        for (k, ((((g, &a), &b), &yt), &ut)) in
+            g.iter_mut().zip(qi).zip(qj).zip(y).zip(up).enumerate()
+        {
+            *g += a * di + b * dj;
+            let v = -yt * *g;
+            if ut & (v >= gmax) {
+                gmax = v;
+                best = Some(start + k);
+            }
+        }
+        (gmax, best)
+    };
+    let results: Vec<(f64, Option<usize>)> = if grad.len() < 2 * CHUNK {
+        vec![chunk(0, grad)]
+    } else {
+        grad.par_chunks_mut(CHUNK)
+            .enumerate()
+            .map(|(c, g)| chunk(c * CHUNK, g))
+            .collect()
+    };
+    let mut m = f64::NEG_INFINITY;
+    let mut pick = None;
+    for (v, t) in results {
+        if t.is_some() && v >= m {
+            m = v;
+            pick = t;
+        }
+    }
+    pick.map(|i| FirstIndex { i, m })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,6 +333,38 @@ mod tests {
         update_gradient(&mut g, &qi, 2.0, &qj, -3.0);
         for t in 0..n {
             assert_eq!(g[t], 0.5 + (qi[t] * 2.0 + qj[t] * -3.0));
+        }
+    }
+
+    #[test]
+    fn fused_update_and_first_index_equal_the_two_passes() {
+        let n = 3 * CHUNK + 77;
+        let qi: Vec<f64> = (0..n).map(|t| ((t * 7) % 13) as f64 / 4.0).collect();
+        let qj: Vec<f64> = (0..n).map(|t| ((t * 5) % 11) as f64 / 8.0).collect();
+        let y: Vec<f64> = (0..n)
+            .map(|t| if t % 3 == 0 { -1.0 } else { 1.0 })
+            .collect();
+        let up: Vec<bool> = (0..n).map(|t| t % 5 != 2).collect();
+        let g0: Vec<f64> = (0..n).map(|t| ((t * 3) % 7) as f64 - 3.0).collect();
+        for len in [n, 100] {
+            let mut two = g0[..len].to_vec();
+            update_gradient(&mut two, &qi, 0.5, &qj, -2.0);
+            let want = first_index(&y[..len], &two, &up[..len]);
+            for threads in [1, 2] {
+                let mut one = g0[..len].to_vec();
+                let got = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap()
+                    .install(|| {
+                        update_gradient_first_index(&mut one, &qi, 0.5, &qj, -2.0, &y, &up)
+                    });
+                assert_eq!(got, want, "{threads} threads, {len} positions");
+                assert!(one
+                    .iter()
+                    .zip(&two)
+                    .all(|(a, b)| a.to_bits() == b.to_bits()));
+            }
         }
     }
 }

@@ -46,7 +46,9 @@ use crate::cache::ColumnCache;
 use crate::kkt;
 use crate::problem::QpProblem;
 use crate::projection;
-use crate::selection::{first_index, for_chunks, second_index, update_gradient};
+use crate::selection::{
+    first_index, for_chunks, second_index, update_gradient_first_index, FirstIndex,
+};
 use crate::solution::cancelled;
 use crate::{Progress, QMatrix, SetupError, SmoSettings, Solution, Status};
 use std::sync::atomic::AtomicBool;
@@ -92,6 +94,10 @@ struct Smo<'a> {
     unshrunk: bool,
     /// [`QMatrix::whole_columns_preferred`], asked once.
     whole_columns: bool,
+    /// The first index of WSS3 for the current gradient, when the last
+    /// pair step computed it with the gradient update; `None` when it must
+    /// be computed afresh (after shrinking or a gradient rebuild).
+    next_first: Option<Option<FirstIndex>>,
 }
 
 /// Solves the problem with SMO. Errors only for an invalid problem or
@@ -201,6 +207,7 @@ impl<'a> Smo<'a> {
             tol: settings.tol,
             unshrunk: false,
             whole_columns: q.whole_columns_preferred(),
+            next_first: None,
         };
         for i in 0..n {
             smo.place[i] = smo.place_of(i);
@@ -363,8 +370,11 @@ impl<'a> Smo<'a> {
 
     fn select_pair(&mut self) -> Selection {
         let active = self.active;
-        let Some(first) = first_index(&self.y[..active], &self.grad[..active], &self.up[..active])
-        else {
+        let first = match self.next_first.take() {
+            Some(first) => first,
+            None => first_index(&self.y[..active], &self.grad[..active], &self.up[..active]),
+        };
+        let Some(first) = first else {
             return Selection::Optimal;
         };
         let i = first.i;
@@ -502,15 +512,27 @@ impl<'a> Smo<'a> {
         let (di, dj) = (new_i - old_i, new_j - old_j);
         self.alpha[i] = new_i;
         self.alpha[j] = new_j;
-        let (qi, qj) = (self.cache.column(i), self.cache.column(j));
-        update_gradient(&mut self.grad[..self.active], qi, di, qj, dj);
+        // The places first (they keep columns i and j cached), so that the
+        // gradient update can also find the next first index.
         self.update_place(i, old_i, Some(j));
         self.update_place(j, old_j, Some(i));
+        let active = self.active;
+        let (qi, qj) = (self.cache.column(i), self.cache.column(j));
+        self.next_first = Some(update_gradient_first_index(
+            &mut self.grad[..active],
+            qi,
+            di,
+            qj,
+            dj,
+            &self.y[..active],
+            &self.up[..active],
+        ));
         true
     }
 
     /// Moves one variable by its clipped Newton step.
     fn step_single(&mut self, i: usize) -> bool {
+        self.next_first = None;
         self.column(i, self.active, None);
         let g = self.grad[i];
         let old = self.alpha[i];
@@ -579,6 +601,7 @@ impl<'a> Smo<'a> {
     }
 
     fn shrink(&mut self) {
+        self.next_first = None;
         // gmax_up = m(α) = max_{I_up} −yG; gmax_low = −M(α) = max_{I_low} yG.
         let (mut gmax_up, mut gmax_low) = (f64::NEG_INFINITY, f64::NEG_INFINITY);
         if self.equality {
@@ -645,6 +668,7 @@ impl<'a> Smo<'a> {
     /// Rebuilds `G` on the inactive positions:
     /// `Gₖ = pₖ + Ḡₖ + Σ_{j free} αⱼQₖⱼ` (free variables are all active).
     fn reconstruct_gradient(&mut self) {
+        self.next_first = None;
         if self.active == self.n {
             return;
         }
