@@ -319,13 +319,61 @@ pub struct Scale<'a> {
 }
 
 impl Scale<'_> {
+    /// The map on `out[k]`, the entry of row `rows[k]` of column `j`: the
+    /// signs in a loop without branches, then the shift where
+    /// `rows[k] = j` (skipped when it is 0, which adds nothing: the
+    /// diagonal `sⱼ²K[j, j] ≥ 0` is never `−0`).
+    #[inline(always)]
     fn apply(&self, j: usize, rows: &[usize], out: &mut [f64]) {
         let sj = self.signs[j];
         for (o, &i) in out.iter_mut().zip(rows) {
             *o *= self.signs[i] * sj;
-            if i == j {
-                *o += self.shift;
+        }
+        if self.shift != 0.0 {
+            if let Some(k) = rows.iter().position(|&i| i == j) {
+                out[k] += self.shift;
             }
+        }
+    }
+}
+
+/// The gather, kernel map and [`Scale`] of [`KernelMatrix::column`] by
+/// columns, in one function compiled for the widest SIMD set
+/// ([`crate::linalg::simd`]).
+struct Fill<'a> {
+    out: &'a mut [f64],
+    rows: &'a [usize],
+    dots: &'a [f64],
+    kernel: Kernel,
+    sq_norms: &'a [f64],
+    sq_j: f64,
+    j: usize,
+    scale: Option<Scale<'a>>,
+}
+
+impl crate::linalg::SimdLoop for Fill<'_> {
+    #[inline(always)]
+    fn run(self) {
+        for (o, &i) in self.out.iter_mut().zip(self.rows) {
+            *o = self.dots[i];
+        }
+        match self.kernel {
+            Kernel::Linear => {}
+            Kernel::Rbf { gamma } => RbfGathered {
+                dots: self.out,
+                rows: self.rows,
+                sq_norms: self.sq_norms,
+                sq_b: self.sq_j,
+                gamma,
+            }
+            .run(),
+            kernel => self
+                .out
+                .iter_mut()
+                .for_each(|o| *o = kernel.from_dot(*o, 0.0, 0.0)),
+        }
+        if let Some(scale) = self.scale {
+            scale.apply(self.j, self.rows, self.out);
         }
     }
 }
@@ -660,14 +708,17 @@ impl KernelMatrix<'_> {
                 .for_each(accumulate);
         }
         let sq_j = self.sq_norms[j];
-        let fill = |(o, r): (&mut [f64], &[usize])| {
-            for (o, &i) in o.iter_mut().zip(r) {
-                *o = dots[i];
-            }
-            self.kernel.map_dots(o, r, &self.sq_norms, sq_j);
-            if let Some(scale) = scale {
-                scale.apply(j, r, o);
-            }
+        let fill = |(out, rows): (&mut [f64], &[usize])| {
+            crate::linalg::simd(Fill {
+                out,
+                rows,
+                dots,
+                kernel: self.kernel,
+                sq_norms: &self.sq_norms,
+                sq_j,
+                j,
+                scale,
+            })
         };
         if rows.len() <= FILL_ROWS {
             fill((out, rows));
@@ -695,43 +746,51 @@ struct Accumulate<'a> {
 impl crate::linalg::SimdLoop for Accumulate<'_> {
     #[inline(always)]
     fn run(self) {
-        let (lo, hi) = (self.lo, self.lo + self.block.len());
-        // The block is not zeroed beforehand when the first column is dense:
-        // that column's pass writes `0 + x·v` (the same value as adding
-        // into zeros, signed zeros included) instead of adding.
-        let mut written = false;
-        for (&l, &v) in self.indices.iter().zip(self.values) {
-            if let Some(col) = self.columns.dense_column(l as usize) {
-                if written {
-                    for (b, &x) in self.block.iter_mut().zip(&col[lo..hi]) {
-                        *b += x * v;
+        // Sub-blocks small enough for the first-level cache: the
+        // accumulators stay there while each column of `X` streams past.
+        for (s, block) in self.block.chunks_mut(ACCUMULATE_SUB_ROWS).enumerate() {
+            let lo = self.lo + s * ACCUMULATE_SUB_ROWS;
+            let hi = lo + block.len();
+            // The block is not zeroed beforehand when the first column is
+            // dense: that column's pass writes `0 + x·v` (the same value as
+            // adding into zeros, signed zeros included) instead of adding.
+            let mut written = false;
+            for (&l, &v) in self.indices.iter().zip(self.values) {
+                if let Some(col) = self.columns.dense_column(l as usize) {
+                    if written {
+                        for (b, &x) in block.iter_mut().zip(&col[lo..hi]) {
+                            *b += x * v;
+                        }
+                    } else {
+                        for (b, &x) in block.iter_mut().zip(&col[lo..hi]) {
+                            *b = 0.0 + x * v;
+                        }
+                        written = true;
                     }
-                } else {
-                    for (b, &x) in self.block.iter_mut().zip(&col[lo..hi]) {
-                        *b = 0.0 + x * v;
-                    }
+                    continue;
+                }
+                if !written {
+                    block.fill(0.0);
                     written = true;
                 }
-                continue;
+                let (r, x) = self.columns.column(l as usize);
+                let (a, b) = (
+                    r.partition_point(|&i| (i as usize) < lo),
+                    r.partition_point(|&i| (i as usize) < hi),
+                );
+                for (&i, &xi) in r[a..b].iter().zip(&x[a..b]) {
+                    block[i as usize - lo] += xi * v;
+                }
             }
             if !written {
-                self.block.fill(0.0);
-                written = true;
+                block.fill(0.0);
             }
-            let (r, x) = self.columns.column(l as usize);
-            let (a, b) = (
-                r.partition_point(|&i| (i as usize) < lo),
-                r.partition_point(|&i| (i as usize) < hi),
-            );
-            for (&i, &xi) in r[a..b].iter().zip(&x[a..b]) {
-                self.block[i as usize - lo] += xi * v;
-            }
-        }
-        if !written {
-            self.block.fill(0.0);
         }
     }
 }
+
+/// Rows per sub-block in [`Accumulate`]: 8 KiB of accumulators.
+const ACCUMULATE_SUB_ROWS: usize = 1 << 10;
 
 /// Rows (or columns) handled by one rayon task in the products below. A
 /// constant, so the split — and every sum — is the same for any pool size.
