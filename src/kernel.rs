@@ -691,6 +691,12 @@ impl KernelMatrix<'_> {
         // Zeroed block by block by the tasks that fill it (in parallel).
         buffer.resize(n, 0.0);
         let dots = &mut buffer[..];
+        let sq_j = self.sq_norms[j];
+        // A whole column (every row, in any order) is mapped through the
+        // kernel in row order, block by block right after its dot products
+        // (contiguous norms and signs, data still in cache); the pass after
+        // only gathers it into `rows`' order.
+        let whole = rows.len() == n;
         let accumulate = |(c, block): (usize, &mut [f64])| {
             crate::linalg::simd(Accumulate {
                 block,
@@ -698,6 +704,13 @@ impl KernelMatrix<'_> {
                 indices,
                 values,
                 columns: t,
+                map: whole.then_some(MapRows {
+                    kernel: self.kernel,
+                    sq_norms: &self.sq_norms,
+                    sq_j,
+                    j,
+                    scale,
+                }),
             })
         };
         if n <= SCATTER_ROWS {
@@ -707,8 +720,13 @@ impl KernelMatrix<'_> {
                 .enumerate()
                 .for_each(accumulate);
         }
-        let sq_j = self.sq_norms[j];
         let fill = |(out, rows): (&mut [f64], &[usize])| {
+            if whole {
+                for (o, &i) in out.iter_mut().zip(rows) {
+                    *o = dots[i];
+                }
+                return;
+            }
             crate::linalg::simd(Fill {
                 out,
                 rows,
@@ -741,6 +759,49 @@ struct Accumulate<'a> {
     indices: &'a [u32],
     values: &'a [f64],
     columns: &'a Columns,
+    /// The kernel map and scale to apply to the rows' dot products.
+    map: Option<MapRows<'a>>,
+}
+
+/// The kernel map and [`Scale`] of column `j` on consecutive rows.
+#[derive(Clone, Copy)]
+struct MapRows<'a> {
+    kernel: Kernel,
+    sq_norms: &'a [f64],
+    sq_j: f64,
+    j: usize,
+    scale: Option<Scale<'a>>,
+}
+
+impl MapRows<'_> {
+    /// Maps `block`, the dot products of rows `lo..lo + block.len()` with
+    /// row `j`, to the column's entries, with the same operations as
+    /// [`Fill`]. Inlined into a SIMD function.
+    #[inline(always)]
+    fn apply(&self, lo: usize, block: &mut [f64]) {
+        let hi = lo + block.len();
+        match self.kernel {
+            Kernel::Linear => {}
+            Kernel::Rbf { gamma } => crate::linalg::SimdLoop::run(RbfContiguous {
+                dots: block,
+                sq_rows: &self.sq_norms[lo..hi],
+                sq_b: self.sq_j,
+                gamma,
+            }),
+            kernel => block
+                .iter_mut()
+                .for_each(|o| *o = kernel.from_dot(*o, 0.0, 0.0)),
+        }
+        if let Some(scale) = self.scale {
+            let sj = scale.signs[self.j];
+            for (o, &si) in block.iter_mut().zip(&scale.signs[lo..hi]) {
+                *o *= si * sj;
+            }
+            if scale.shift != 0.0 && (lo..hi).contains(&self.j) {
+                block[self.j - lo] += scale.shift;
+            }
+        }
+    }
 }
 
 impl crate::linalg::SimdLoop for Accumulate<'_> {
@@ -784,6 +845,9 @@ impl crate::linalg::SimdLoop for Accumulate<'_> {
             }
             if !written {
                 block.fill(0.0);
+            }
+            if let Some(map) = &self.map {
+                map.apply(lo, block);
             }
         }
     }
@@ -1015,6 +1079,25 @@ mod tests {
                 k.column_by_columns(t, j, indices, values, &subset, &mut b, None);
                 assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()));
                 assert_eq!(a[0], k.value(subset[0], j));
+                // Whole columns (every row, here in reverse order) are
+                // mapped in row order before the gather: the same values,
+                // scaled or not.
+                let signs: Vec<f64> = (0..n)
+                    .map(|i| if i % 3 == 0 { -1.0 } else { 1.0 })
+                    .collect();
+                let all: Vec<usize> = (0..n).rev().collect();
+                for scale in [
+                    None,
+                    Some(Scale {
+                        signs: &signs,
+                        shift: 0.25,
+                    }),
+                ] {
+                    let (mut a, mut b) = (vec![0.0; n], vec![0.0; n]);
+                    k.column_by_rows(j, &all, &mut a, scale);
+                    k.column_by_columns(t, j, indices, values, &all, &mut b, scale);
+                    assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()));
+                }
                 // The scaled form: the same map as applying it afterwards.
                 let signs: Vec<f64> = (0..n)
                     .map(|i| if i % 3 == 0 { -1.0 } else { 1.0 })

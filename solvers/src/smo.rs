@@ -47,7 +47,7 @@ use crate::kkt;
 use crate::problem::QpProblem;
 use crate::projection;
 use crate::selection::{
-    first_index, for_chunks, second_index, update_gradient_first_index, FirstIndex,
+    first_index, for_chunks, second_index, update_gradient, update_gradient_first_index, FirstIndex,
 };
 use crate::solution::cancelled;
 use crate::{Progress, QMatrix, SetupError, SmoSettings, Solution, Status};
@@ -517,9 +517,11 @@ impl<'a> Smo<'a> {
         self.update_place(i, old_i, Some(j));
         self.update_place(j, old_j, Some(i));
         let active = self.active;
+        let len = self.gradient_len();
         let (qi, qj) = (self.cache.column(i), self.cache.column(j));
+        let (grad, rest) = self.grad[..len].split_at_mut(active);
         self.next_first = Some(update_gradient_first_index(
-            &mut self.grad[..active],
+            grad,
             qi,
             di,
             qj,
@@ -527,6 +529,9 @@ impl<'a> Smo<'a> {
             &self.y[..active],
             &self.up[..active],
         ));
+        if !rest.is_empty() {
+            update_gradient(rest, &qi[active..], di, &qj[active..], dj);
+        }
         true
     }
 
@@ -550,7 +555,8 @@ impl<'a> Smo<'a> {
         let d = new - old;
         self.alpha[i] = new;
         let qi = self.cache.column(i);
-        for (k, gk) in self.grad[..self.active].iter_mut().enumerate() {
+        let len = self.gradient_len();
+        for (k, gk) in self.grad[..len].iter_mut().enumerate() {
             *gk += qi[k] * d;
         }
         self.update_place(i, old, None);
@@ -569,7 +575,7 @@ impl<'a> Smo<'a> {
         self.refresh_sets(pos);
         let after = self.bar_weight(pos);
         let delta = after - before;
-        if delta != 0.0 {
+        if delta != 0.0 && !self.whole_columns {
             self.column(pos, self.n, protect);
             let col = self.cache.column(pos);
             for_chunks(&mut self.grad_bar, |start, g| {
@@ -577,6 +583,18 @@ impl<'a> Smo<'a> {
                     *g += delta * c;
                 }
             });
+        }
+    }
+
+    /// The positions whose gradient each step updates: the active ones,
+    /// or all of them when columns are whole anyway — then the gradient of
+    /// the shrunk variables costs a pass but no column, and never needs
+    /// rebuilding (nor `Ḡ` keeping).
+    fn gradient_len(&self) -> usize {
+        if self.whole_columns {
+            self.n
+        } else {
+            self.active
         }
     }
 
@@ -669,6 +687,10 @@ impl<'a> Smo<'a> {
     /// `Gₖ = pₖ + Ḡₖ + Σ_{j free} αⱼQₖⱼ` (free variables are all active).
     fn reconstruct_gradient(&mut self) {
         self.next_first = None;
+        if self.whole_columns {
+            // The gradient is kept exact on every position.
+            return;
+        }
         if self.active == self.n {
             return;
         }
