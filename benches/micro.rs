@@ -100,6 +100,19 @@ fn kernel_column(c: &mut Criterion) {
                 black_box(out[0])
             })
         });
+        // All rows in a scrambled order, as SMO asks for them once
+        // shrinking has permuted its positions.
+        let mut shuffled = rows.clone();
+        for t in (1..n).rev() {
+            shuffled.swap(t, (rng.next_u64() % (t as u64 + 1)) as usize);
+        }
+        group.bench_function(BenchmarkId::new("rbf shuffled rows", name), |b| {
+            b.iter(|| {
+                j = (j + 7919) % n;
+                k.column(j, &shuffled, &mut out);
+                black_box(out[0])
+            })
+        });
     }
     group.finish();
 }

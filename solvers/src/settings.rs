@@ -25,7 +25,10 @@ pub struct SmoSettings {
     /// long one, which reuses columns, still caches them. Default 0.
     pub cache_warmup: u64,
     /// Temporarily remove variables that sit at a bound and are unlikely to
-    /// move (Joachims 1999; Fan, Chen & Lin 2005). Default on.
+    /// move (Joachims 1999; Fan, Chen & Lin 2005). Default on. An
+    /// allowance: SMO does not shrink a `Q` whose whole columns cost no more
+    /// than partial ones ([`crate::QMatrix::whole_columns_preferred`]; see
+    /// [`crate::smo`]).
     pub shrinking: bool,
     /// Call the progress callback at most this often. Default one second.
     pub progress_interval: Duration,

@@ -295,3 +295,77 @@ fn large_problems_do_not_depend_on_the_thread_count() {
     assert_eq!(one.alpha, two.alpha);
     assert_eq!(one.objective.to_bits(), two.objective.to_bits());
 }
+
+/// A dense `Q` that says whole columns cost no more than partial ones and
+/// records the shortest column asked for.
+struct WholeColumns {
+    q: DenseQ,
+    shortest: std::sync::atomic::AtomicUsize,
+}
+
+impl QMatrix for WholeColumns {
+    fn dim(&self) -> usize {
+        self.q.dim()
+    }
+    fn diagonal(&self, out: &mut [f64]) {
+        self.q.diagonal(out)
+    }
+    fn column(&self, j: usize, rows: &[usize], out: &mut [f64]) {
+        self.shortest
+            .fetch_min(rows.len(), std::sync::atomic::Ordering::Relaxed);
+        self.q.column(j, rows, out)
+    }
+    fn whole_columns_preferred(&self) -> bool {
+        true
+    }
+}
+
+#[test]
+fn whole_columns_are_asked_for_whole_and_not_shrunk() {
+    let n = 200;
+    let x: Vec<f64> = (0..n)
+        .map(|i| ((i * 53 % 97) as f64 / 40.0) - 1.2)
+        .collect();
+    let y: Vec<f64> = (0..n)
+        .map(|i| if (i * 31) % 5 < 2 { 1.0 } else { -1.0 })
+        .collect();
+    let mut values = vec![0.0; n * n];
+    for i in 0..n {
+        for j in 0..n {
+            values[i * n + j] = y[i] * y[j] * (-(x[i] - x[j]).powi(2)).exp();
+        }
+    }
+    let dense = DenseQ::new(n, values).unwrap();
+    let q = WholeColumns {
+        q: dense.clone(),
+        shortest: usize::MAX.into(),
+    };
+    let p = vec![-1.0; n];
+    let (l, u) = (vec![0.0; n], vec![0.5; n]);
+    let problem = QpProblem {
+        linear: &p,
+        equality: Some(Equality {
+            signs: &y,
+            rhs: 0.0,
+        }),
+        lower: &l,
+        upper: &u,
+        initial: None,
+    };
+    let settings = |shrinking| SmoSettings {
+        tol: 1e-8,
+        cache_bytes: 20 * n * 8,
+        shrinking,
+        ..Default::default()
+    };
+    let shrinking = solve_smo(&q, &problem, &settings(true), None).unwrap();
+    assert_eq!(q.shortest.load(std::sync::atomic::Ordering::Relaxed), n);
+    let not = solve_smo(&q, &problem, &settings(false), None).unwrap();
+    assert_eq!(shrinking.status, Status::Converged);
+    // Shrinking allowed but not done: the same iterates as without it.
+    assert_eq!(shrinking.alpha, not.alpha);
+    assert_eq!(shrinking.iterations, not.iterations);
+    // The same optimum as the plain dense Q (which shrinks).
+    let plain = solve_smo(&dense, &problem, &settings(true), None).unwrap();
+    assert!((plain.objective - not.objective).abs() <= 1e-9 * plain.objective.abs());
+}
