@@ -9,7 +9,7 @@ use solvers::{
 };
 
 mod common;
-use common::case;
+use common::{case, rbf_problem};
 
 fn method() -> impl Strategy<Value = PgMethod> {
     prop_oneof![
@@ -72,22 +72,6 @@ proptest! {
 }
 
 /// The RBF-like test problem of the SMO tests, `n = 300`.
-fn rbf_problem(n: usize) -> (DenseQ, Vec<f64>) {
-    let x: Vec<f64> = (0..n)
-        .map(|i| ((i * 37 % 101) as f64 / 50.0) - 1.0)
-        .collect();
-    let y: Vec<f64> = (0..n)
-        .map(|i| if (i * 7919) % 3 == 0 { 1.0 } else { -1.0 })
-        .collect();
-    let mut q = vec![0.0; n * n];
-    for i in 0..n {
-        for j in 0..n {
-            q[i * n + j] = y[i] * y[j] * (-(x[i] - x[j]).powi(2)).exp();
-        }
-    }
-    (DenseQ::new(n, q).unwrap(), y)
-}
-
 #[test]
 fn every_method_matches_smo_on_a_larger_problem() {
     let n = 300;

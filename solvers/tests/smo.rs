@@ -7,7 +7,7 @@ use solvers::projection::project;
 use solvers::{kkt, solve_smo, DenseQ, Equality, QMatrix, QpProblem, SmoSettings, Status};
 
 mod common;
-use common::case;
+use common::{case, rbf_problem, svc_problem};
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
@@ -67,31 +67,10 @@ fn shrinking_with_a_tiny_cache_on_a_larger_problem() {
     // n = 300 with a cache of two columns: exercises eviction, prefix
     // extension, swaps and gradient reconstruction together.
     let n = 300;
-    let x: Vec<f64> = (0..n)
-        .map(|i| ((i * 37 % 101) as f64 / 50.0) - 1.0)
-        .collect();
-    let y: Vec<f64> = (0..n)
-        .map(|i| if (i * 7919) % 3 == 0 { 1.0 } else { -1.0 })
-        .collect();
-    let mut q = vec![0.0; n * n];
-    for i in 0..n {
-        for j in 0..n {
-            q[i * n + j] = y[i] * y[j] * (-(x[i] - x[j]).powi(2)).exp();
-        }
-    }
-    let q = DenseQ::new(n, q).unwrap();
+    let (q, y) = rbf_problem(n);
     let p = vec![-1.0; n];
     let (l, u) = (vec![0.0; n], vec![1.0; n]);
-    let problem = QpProblem {
-        linear: &p,
-        equality: Some(Equality {
-            signs: &y,
-            rhs: 0.0,
-        }),
-        lower: &l,
-        upper: &u,
-        initial: None,
-    };
+    let problem = svc_problem(&p, &y, &l, &u);
     let tiny = SmoSettings {
         tol: 1e-9,
         cache_bytes: 0,
@@ -323,35 +302,14 @@ impl QMatrix for WholeColumns {
 #[test]
 fn whole_columns_are_asked_for_whole_and_not_shrunk() {
     let n = 200;
-    let x: Vec<f64> = (0..n)
-        .map(|i| ((i * 53 % 97) as f64 / 40.0) - 1.2)
-        .collect();
-    let y: Vec<f64> = (0..n)
-        .map(|i| if (i * 31) % 5 < 2 { 1.0 } else { -1.0 })
-        .collect();
-    let mut values = vec![0.0; n * n];
-    for i in 0..n {
-        for j in 0..n {
-            values[i * n + j] = y[i] * y[j] * (-(x[i] - x[j]).powi(2)).exp();
-        }
-    }
-    let dense = DenseQ::new(n, values).unwrap();
+    let (dense, y) = rbf_problem(n);
     let q = WholeColumns {
         q: dense.clone(),
         shortest: usize::MAX.into(),
     };
     let p = vec![-1.0; n];
     let (l, u) = (vec![0.0; n], vec![0.5; n]);
-    let problem = QpProblem {
-        linear: &p,
-        equality: Some(Equality {
-            signs: &y,
-            rhs: 0.0,
-        }),
-        lower: &l,
-        upper: &u,
-        initial: None,
-    };
+    let problem = svc_problem(&p, &y, &l, &u);
     let settings = |shrinking| SmoSettings {
         tol: 1e-8,
         cache_bytes: 20 * n * 8,

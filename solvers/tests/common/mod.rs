@@ -135,3 +135,33 @@ pub fn decaying_case(n: usize) -> Case {
         rhs: 0.0,
     }
 }
+
+/// `Qᵢⱼ = yᵢyⱼ exp(−(xᵢ − xⱼ)²)` on `n` points of the line in `[−1, 1]`
+/// with labels `y` (about a third positive): an RBF SVM's dual Hessian.
+pub fn rbf_problem(n: usize) -> (DenseQ, Vec<f64>) {
+    let x: Vec<f64> = (0..n)
+        .map(|i| ((i * 37 % 101) as f64 / 50.0) - 1.0)
+        .collect();
+    let y: Vec<f64> = (0..n)
+        .map(|i| if (i * 7919) % 3 == 0 { 1.0 } else { -1.0 })
+        .collect();
+    let mut q = vec![0.0; n * n];
+    for i in 0..n {
+        for j in 0..n {
+            q[i * n + j] = y[i] * y[j] * (-(x[i] - x[j]).powi(2)).exp();
+        }
+    }
+    (DenseQ::new(n, q).unwrap(), y)
+}
+
+/// The SVM-shaped problem `min ½αᵀQα + pᵀα` s.t. `yᵀα = 0`, `l ≤ α ≤ u`,
+/// from 0.
+pub fn svc_problem<'a>(p: &'a [f64], y: &'a [f64], l: &'a [f64], u: &'a [f64]) -> QpProblem<'a> {
+    QpProblem {
+        linear: p,
+        equality: Some(Equality { signs: y, rhs: 0.0 }),
+        lower: l,
+        upper: u,
+        initial: None,
+    }
+}
