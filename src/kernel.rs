@@ -160,7 +160,23 @@ impl Kernel {
     pub fn map_dots_contiguous(&self, dots: &mut [f64], sq_rows: &[f64], sq_b: f64) {
         match *self {
             Kernel::Linear => {}
-            Kernel::Rbf { gamma } => crate::linalg::simd(RbfContiguous {
+            _ => crate::linalg::simd(MapContiguous {
+                kernel: *self,
+                dots,
+                sq_rows,
+                sq_b,
+            }),
+        }
+    }
+
+    /// [`Kernel::map_dots_contiguous`] for callers already running inside
+    /// [`crate::linalg::simd`]: the same operations, inlined into the
+    /// caller instead of dispatched again.
+    #[inline(always)]
+    pub(crate) fn map_dots_contiguous_inlined(&self, dots: &mut [f64], sq_rows: &[f64], sq_b: f64) {
+        match *self {
+            Kernel::Linear => {}
+            Kernel::Rbf { gamma } => crate::linalg::SimdLoop::run(RbfContiguous {
                 dots,
                 sq_rows,
                 sq_b,
@@ -291,6 +307,22 @@ impl crate::linalg::SimdLoop for RbfContiguous<'_> {
     }
 }
 
+/// [`Kernel::map_dots_contiguous`] run through [`crate::linalg::simd`].
+struct MapContiguous<'a> {
+    kernel: Kernel,
+    dots: &'a mut [f64],
+    sq_rows: &'a [f64],
+    sq_b: f64,
+}
+
+impl crate::linalg::SimdLoop for MapContiguous<'_> {
+    #[inline(always)]
+    fn run(self) {
+        self.kernel
+            .map_dots_contiguous_inlined(self.dots, self.sq_rows, self.sq_b)
+    }
+}
+
 /// `x^n` by repeated squaring (exact for small integer powers, as LIBSVM).
 fn powi(x: f64, n: u32) -> f64 {
     let (mut base, mut n, mut acc) = (x, n, 1.0);
@@ -335,45 +367,17 @@ impl Scale<'_> {
             }
         }
     }
-}
 
-/// The gather, kernel map and [`Scale`] of [`KernelMatrix::column`] by
-/// columns, in one function compiled for the widest SIMD set
-/// ([`crate::linalg::simd`]).
-struct Fill<'a> {
-    out: &'a mut [f64],
-    rows: &'a [usize],
-    dots: &'a [f64],
-    kernel: Kernel,
-    sq_norms: &'a [f64],
-    sq_j: f64,
-    j: usize,
-    scale: Option<Scale<'a>>,
-}
-
-impl crate::linalg::SimdLoop for Fill<'_> {
+    /// [`Scale::apply`] for the consecutive rows `lo..lo + out.len()`.
     #[inline(always)]
-    fn run(self) {
-        for (o, &i) in self.out.iter_mut().zip(self.rows) {
-            *o = self.dots[i];
+    fn apply_contiguous(&self, j: usize, lo: usize, out: &mut [f64]) {
+        let sj = self.signs[j];
+        let hi = lo + out.len();
+        for (o, &si) in out.iter_mut().zip(&self.signs[lo..hi]) {
+            *o *= si * sj;
         }
-        match self.kernel {
-            Kernel::Linear => {}
-            Kernel::Rbf { gamma } => RbfGathered {
-                dots: self.out,
-                rows: self.rows,
-                sq_norms: self.sq_norms,
-                sq_b: self.sq_j,
-                gamma,
-            }
-            .run(),
-            kernel => self
-                .out
-                .iter_mut()
-                .for_each(|o| *o = kernel.from_dot(*o, 0.0, 0.0)),
-        }
-        if let Some(scale) = self.scale {
-            scale.apply(self.j, self.rows, self.out);
+        if self.shift != 0.0 && (lo..hi).contains(&j) {
+            out[j - lo] += self.shift;
         }
     }
 }
@@ -722,22 +726,15 @@ impl KernelMatrix<'_> {
                 .for_each(accumulate);
         }
         let fill = |(out, rows): (&mut [f64], &[usize])| {
-            if whole {
-                for (o, &i) in out.iter_mut().zip(rows) {
-                    *o = dots[i];
-                }
-                return;
+            for (o, &i) in out.iter_mut().zip(rows) {
+                *o = dots[i];
             }
-            crate::linalg::simd(Fill {
-                out,
-                rows,
-                dots,
-                kernel: self.kernel,
-                sq_norms: &self.sq_norms,
-                sq_j,
-                j,
-                scale,
-            })
+            if !whole {
+                self.kernel.map_dots(out, rows, &self.sq_norms, sq_j);
+                if let Some(scale) = scale {
+                    scale.apply(j, rows, out);
+                }
+            }
         };
         if rows.len() <= FILL_ROWS {
             fill((out, rows));
@@ -776,31 +773,16 @@ struct MapRows<'a> {
 
 impl MapRows<'_> {
     /// Maps `block`, the dot products of rows `lo..lo + block.len()` with
-    /// row `j`, to the column's entries, with the same operations as
-    /// [`Fill`]. Inlined into a SIMD function.
+    /// row `j`, to the column's entries: the same operations as the
+    /// partial-column path of [`KernelMatrix::column`]. Inlined into a SIMD
+    /// function.
     #[inline(always)]
     fn apply(&self, lo: usize, block: &mut [f64]) {
         let hi = lo + block.len();
-        match self.kernel {
-            Kernel::Linear => {}
-            Kernel::Rbf { gamma } => crate::linalg::SimdLoop::run(RbfContiguous {
-                dots: block,
-                sq_rows: &self.sq_norms[lo..hi],
-                sq_b: self.sq_j,
-                gamma,
-            }),
-            kernel => block
-                .iter_mut()
-                .for_each(|o| *o = kernel.from_dot(*o, 0.0, 0.0)),
-        }
+        self.kernel
+            .map_dots_contiguous_inlined(block, &self.sq_norms[lo..hi], self.sq_j);
         if let Some(scale) = self.scale {
-            let sj = scale.signs[self.j];
-            for (o, &si) in block.iter_mut().zip(&scale.signs[lo..hi]) {
-                *o *= si * sj;
-            }
-            if scale.shift != 0.0 && (lo..hi).contains(&self.j) {
-                block[self.j - lo] += scale.shift;
-            }
+            scale.apply_contiguous(self.j, lo, block);
         }
     }
 }

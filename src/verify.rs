@@ -338,20 +338,10 @@ impl crate::linalg::SimdLoop for PanelBlock<'_> {
                     }
                 }
             }
-            match self.kernel {
-                Kernel::Rbf { gamma } => {
-                    let sq_r = self.sq[r];
-                    for (a, &sq_j) in acc.iter_mut().zip(self.sq_sv) {
-                        *a = crate::kernel::exp(-gamma * (sq_j + sq_r - 2.0 * *a).max(0.0));
-                    }
-                }
-                kernel => {
-                    for a in acc[..self.width].iter_mut() {
-                        *a = kernel.from_dot(*a, 0.0, 0.0);
-                    }
-                }
-            }
-            *gi += block_sum(&acc[..self.width], &self.c_sv[..self.width]);
+            let line = &mut acc[..self.width];
+            self.kernel
+                .map_dots_contiguous_inlined(line, &self.sq_sv[..self.width], self.sq[r]);
+            *gi += block_sum(line, &self.c_sv[..self.width]);
         }
     }
 }

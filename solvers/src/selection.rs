@@ -118,9 +118,15 @@ pub fn first_index(y: &[f64], grad: &[f64], up: &[bool]) -> Option<FirstIndex> {
         }
         (gmax, best)
     };
+    combine_first(chunked(len, best))
+}
+
+/// The first index from the per-chunk maxima `(vₜ, t)` in chunk order: the
+/// last chunk holding the maximum, as one sequential pass would pick it.
+fn combine_first(chunks: impl Iterator<Item = (f64, Option<usize>)>) -> Option<FirstIndex> {
     let mut m = f64::NEG_INFINITY;
     let mut pick = None;
-    for (v, t) in chunked(len, best) {
+    for (v, t) in chunks {
         if t.is_some() && v >= m {
             m = v;
             pick = t;
@@ -236,15 +242,7 @@ pub fn update_gradient_first_index(
             .map(|(c, g)| chunk(c * CHUNK, g))
             .collect()
     };
-    let mut m = f64::NEG_INFINITY;
-    let mut pick = None;
-    for (v, t) in results {
-        if t.is_some() && v >= m {
-            m = v;
-            pick = t;
-        }
-    }
-    pick.map(|i| FirstIndex { i, m })
+    combine_first(results.into_iter())
 }
 
 #[cfg(test)]

@@ -188,6 +188,7 @@ impl<'a> Smo<'a> {
         settings: &SmoSettings,
     ) -> Self {
         let n = problem.dim();
+        let whole_columns = q.whole_columns_preferred();
         let y = match problem.equality {
             Some(eq) => eq.signs.to_vec(),
             None => vec![1.0; n],
@@ -219,8 +220,8 @@ impl<'a> Smo<'a> {
             ),
             tol: settings.tol,
             unshrunk: false,
-            whole_columns: q.whole_columns_preferred(),
-            shrinking: settings.shrinking && !q.whole_columns_preferred(),
+            whole_columns,
+            shrinking: settings.shrinking && !whole_columns,
             next_first: None,
         };
         for i in 0..n {
