@@ -12,7 +12,8 @@
 //! - `kernel_column`: one RBF column of `K` over all rows
 //!   ([`KernelMatrix::column`]) — a1a (sparse, n = 1605), a synthetic
 //!   sparse set shaped like a9a (n = 32 768, 14 of 123 binary features a
-//!   row) and a synthetic dense set (n = 20 000, d = 20).
+//!   row) and a synthetic dense set (n = 20 000, d = 20); and a block of
+//!   128 columns ([`KernelMatrix::columns_scaled`], batched SMO's way).
 //! - `wss3`: the first index ([`first_index`]) and the partner by the
 //!   second-order rule ([`second_index`]) over n = 10⁴ and 10⁵ positions.
 //! - `gradient_update`: `G ← G + Δαᵢ Q_{:i} + Δαⱼ Q_{:j}`
@@ -111,6 +112,18 @@ fn kernel_column(c: &mut Criterion) {
                 j = (j + 7919) % n;
                 k.column(j, &shuffled, &mut out);
                 black_box(out[0])
+            })
+        });
+        // A block of 128 columns as batched SMO forms them (one sparse ×
+        // dense product for sparse rows), in a row-major block of stride
+        // 256; compare with 128 times the single column above.
+        let cols: Vec<usize> = (0..128).map(|t| (t * 7919) % n).collect();
+        let shifts = vec![0.0; cols.len()];
+        let mut block = vec![0.0; n * 256];
+        group.bench_function(BenchmarkId::new("rbf block of 128", name), |b| {
+            b.iter(|| {
+                k.columns_scaled(&cols, &mut block, 256, None, &shifts);
+                black_box(block[0])
             })
         });
     }

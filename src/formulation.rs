@@ -227,6 +227,13 @@ impl<'a> DualHessian<'a> {
     }
 }
 
+impl<'a> DualHessian<'a> {
+    /// The kernel matrix `K`.
+    pub fn kernel(&self) -> &KernelMatrix<'a> {
+        &self.kernel
+    }
+}
+
 impl QMatrix for DualHessian<'_> {
     fn dim(&self) -> usize {
         self.y.len()
@@ -247,6 +254,19 @@ impl QMatrix for DualHessian<'_> {
             shift: self.shift[j],
         };
         self.kernel.column_scaled(j, rows, out, Some(scale));
+    }
+
+    fn blocks_preferred(&self, size: usize) -> bool {
+        self.kernel.block_product(size)
+    }
+
+    /// The block through [`KernelMatrix::columns_scaled`]: one sparse ×
+    /// dense product for sparse data, the same values as
+    /// [`QMatrix::column`] to the bit.
+    fn columns(&self, cols: &[usize], out: &mut [f64], ld: usize) {
+        let shifts: Vec<f64> = cols.iter().map(|&j| self.shift[j]).collect();
+        self.kernel
+            .columns_scaled(cols, out, ld, Some(self.y), &shifts);
     }
 
     /// `Qv = Y·K·(Y·v) + D·v`. For the linear kernel `K(Yv) = X(Xᵀ(Yv))`

@@ -323,6 +323,90 @@ impl crate::linalg::SimdLoop for MapContiguous<'_> {
     }
 }
 
+/// The largest dense `d × m` matrix of the block's columns
+/// ([`KernelMatrix::columns_scaled`]) formed for one sparse × dense
+/// product: 32 MiB (a9a's 123 features take 0.5 MiB for 512 columns).
+pub const BLOCK_PRODUCT_BYTES: usize = 32 << 20;
+
+/// Dot products of one row of a column block kept in registers while the
+/// row's non-zeros are added (four AVX-512 registers).
+const TILE: usize = 32;
+
+/// Rows of a column block per parallel task (a constant, so the split does
+/// not depend on the number of threads).
+const BLOCK_ROWS: usize = 64;
+
+/// A row's indices and values, `every` (`0..d`) as the indices of a dense
+/// row.
+#[inline(always)]
+fn entries<'a>(row: Row<'a>, every: &'a [u32]) -> (&'a [u32], &'a [f64]) {
+    match row {
+        Row::Sparse { indices, values } => (indices, values),
+        Row::Dense(values) => (&every[..values.len()], values),
+    }
+}
+
+/// The rows `rows` of a column block: per row the dot products with the
+/// block's columns (`Σ_{l ∈ xᵢ} xᵢₗ B[l, :]`), the kernel map and the signs.
+struct BlockRows<'a> {
+    kernel: Kernel,
+    features: &'a Features,
+    /// `0..d`, the indices of a dense row.
+    every: &'a [u32],
+    b: &'a [f64],
+    sq_norms: &'a [f64],
+    sq_cols: &'a [f64],
+    signs: Option<&'a [f64]>,
+    col_signs: Option<&'a [f64]>,
+    rows: std::ops::Range<usize>,
+    out: &'a mut [f64],
+    ld: usize,
+    m: usize,
+}
+
+impl crate::linalg::SimdLoop for BlockRows<'_> {
+    #[inline(always)]
+    fn run(self) {
+        let (m, lo) = (self.m, self.rows.start);
+        for i in self.rows {
+            let row = &mut self.out[(i - lo) * self.ld..(i - lo) * self.ld + m];
+            let (indices, values) = entries(self.features.row(i), self.every);
+            // Tiles of TILE dot products summed in registers over the
+            // row's non-zeros, then stored once; the last partial tile in
+            // place.
+            let mut tiles = row.chunks_exact_mut(TILE);
+            for (t, tile) in (&mut tiles).enumerate() {
+                let mut acc = [0.0; TILE];
+                for (&l, &v) in indices.iter().zip(values) {
+                    let start = l as usize * m + t * TILE;
+                    let w: &[f64; TILE] = self.b[start..start + TILE].try_into().unwrap();
+                    for k in 0..TILE {
+                        acc[k] += v * w[k];
+                    }
+                }
+                tile.copy_from_slice(&acc);
+            }
+            let rest = tiles.into_remainder();
+            let done = m - rest.len();
+            rest.iter_mut().for_each(|o| *o = 0.0);
+            for (&l, &v) in indices.iter().zip(values) {
+                let start = l as usize * m + done;
+                for (o, &w) in rest.iter_mut().zip(&self.b[start..l as usize * m + m]) {
+                    *o += v * w;
+                }
+            }
+            self.kernel
+                .map_dots_contiguous_inlined(row, self.sq_cols, self.sq_norms[i]);
+            if let (Some(s), Some(cs)) = (self.signs, self.col_signs) {
+                let si = s[i];
+                for (o, &sj) in row.iter_mut().zip(cs) {
+                    *o *= si * sj;
+                }
+            }
+        }
+    }
+}
+
 /// `x^n` by repeated squaring (exact for small integer powers, as LIBSVM).
 fn powi(x: f64, n: u32) -> f64 {
     let (mut base, mut n, mut acc) = (x, n, 1.0);
@@ -612,6 +696,120 @@ impl<'a> KernelMatrix<'a> {
             }
         }
         self.column_by_rows(j, rows, out, scale);
+    }
+
+    /// Columns `cols` of the kernel matrix, scaled like
+    /// [`KernelMatrix::column_scaled`] (`scale.shift` unused: `shifts[k]` is
+    /// added on the diagonal entry of column `cols[k]`), as a row-major
+    /// `n × cols.len()` block with row stride `ld`:
+    /// `out[i·ld + k] = sᵢ s_{cols[k]} K[i, cols[k]]` (+ the shift when
+    /// `i = cols[k]`).
+    ///
+    /// When the dense `d × m` matrix `B` of the columns' rows is small
+    /// enough ([`KernelMatrix::block_product`]) the block is one matrix
+    /// product: each row `xᵢ` of `X` gives its `m` dot products as
+    /// `Σ_{l ∈ xᵢ} xᵢₗ B[l, :]` (over its non-zeros for sparse rows, all
+    /// `d` entries for dense ones) — contiguous adds held in registers by
+    /// tiles — followed by the kernel map and the scale, in parallel over
+    /// fixed blocks of rows. Each dot product adds the same products in the
+    /// same (increasing feature) order as [`KernelMatrix::column`] (any
+    /// other terms are exact zeros), so the block equals the columns to the
+    /// bit. Otherwise the columns are computed one by one and transposed.
+    pub fn columns_scaled(
+        &self,
+        cols: &[usize],
+        out: &mut [f64],
+        ld: usize,
+        signs: Option<&[f64]>,
+        shifts: &[f64],
+    ) {
+        let n = self.dim();
+        let m = cols.len();
+        assert!(m <= ld, "the stride must hold a row of the block");
+        assert_eq!(shifts.len(), m, "one shift per column");
+        assert!(
+            n == 0 || out.len() >= (n - 1) * ld + m,
+            "out must hold n rows of the block"
+        );
+        if m == 0 || n == 0 {
+            return;
+        }
+        let d = self.features.n_cols();
+        if !self.block_product(m) {
+            let rows: Vec<usize> = (0..n).collect();
+            let mut by_columns = vec![0.0; m * n];
+            by_columns
+                .par_chunks_mut(n)
+                .zip(cols.par_iter().zip(shifts))
+                .for_each(|(col, (&j, &shift))| {
+                    let scale = signs.map(|signs| Scale { signs, shift });
+                    self.column_scaled(j, &rows, col, scale);
+                    if signs.is_none() && shift != 0.0 {
+                        col[j] += shift;
+                    }
+                });
+            out.par_chunks_mut(ld)
+                .take(n)
+                .enumerate()
+                .for_each(|(i, row)| {
+                    for (k, o) in row[..m].iter_mut().enumerate() {
+                        *o = by_columns[k * n + i];
+                    }
+                });
+            return;
+        };
+        // Dense rows are sparse rows with every index.
+        let every: Vec<u32> = match self.features {
+            Features::Dense(_) => (0..d as u32).collect(),
+            Features::Sparse(_) => Vec::new(),
+        };
+        let mut b = vec![0.0; d * m];
+        for (k, &j) in cols.iter().enumerate() {
+            let (indices, values) = entries(self.features.row(j), &every);
+            for (&l, &v) in indices.iter().zip(values) {
+                b[l as usize * m + k] = v;
+            }
+        }
+        let sq_cols: Vec<f64> = cols.iter().map(|&j| self.sq_norms[j]).collect();
+        let col_signs: Option<Vec<f64>> = signs.map(|s| cols.iter().map(|&j| s[j]).collect());
+        // The diagonal entries, by row.
+        let mut diagonal: Vec<(usize, usize)> = cols.iter().copied().zip(0..m).collect();
+        diagonal.sort_unstable();
+        out.par_chunks_mut(BLOCK_ROWS * ld)
+            .enumerate()
+            .for_each(|(c, chunk)| {
+                let lo = c * BLOCK_ROWS;
+                let hi = (lo + BLOCK_ROWS).min(n);
+                crate::linalg::simd(BlockRows {
+                    kernel: self.kernel,
+                    features: self.features,
+                    every: &every,
+                    b: &b,
+                    sq_norms: &self.sq_norms,
+                    sq_cols: &sq_cols,
+                    signs,
+                    col_signs: col_signs.as_deref(),
+                    rows: lo..hi,
+                    out: chunk,
+                    ld,
+                    m,
+                });
+                let first = diagonal.partition_point(|&(i, _)| i < lo);
+                for &(i, k) in diagonal[first..].iter().take_while(|&&(i, _)| i < hi) {
+                    chunk[(i - lo) * ld + k] += shifts[k];
+                }
+            });
+    }
+
+    /// Whether [`KernelMatrix::columns_scaled`] forms `size` columns as
+    /// one matrix product: its dense `d × size` matrix takes at most
+    /// [`BLOCK_PRODUCT_BYTES`].
+    pub fn block_product(&self, size: usize) -> bool {
+        self.features
+            .n_cols()
+            .saturating_mul(size)
+            .saturating_mul(8)
+            <= BLOCK_PRODUCT_BYTES
     }
 
     /// Whether a typical column is formed through `X` by columns (see
@@ -929,7 +1127,7 @@ impl<'a> KernelMatrix<'a> {
                 .for_each(|(i, row)| self.column(i, &all, row));
         }
         // Exact symmetry: the upper triangle from the lower, in tiles.
-        const TILE: usize = 64;
+        const TILE: usize = 32;
         for bi in (0..n).step_by(TILE) {
             for bj in (bi..n).step_by(TILE) {
                 for i in bi..(bi + TILE).min(n) {
@@ -1100,6 +1298,94 @@ mod tests {
                     assert_eq!(c[k_].to_bits(), want.to_bits());
                 }
             }
+        }
+    }
+
+    #[test]
+    fn column_blocks_equal_the_columns_to_the_bit() {
+        // Sparse rows with negative values, empty rows and a dense-ish
+        // column; more rows than one parallel task; 45 columns (a partial
+        // register tile) into a block with a wider stride and an offset.
+        let mut rng = solvers::rng::SplitMix64::new(11);
+        let mut next = move |m: u64| rng.below(m as usize) as u64;
+        let n = 3 * BLOCK_ROWS + 17;
+        let rows: Vec<Vec<(u32, f64)>> = (0..n)
+            .map(|i| {
+                if i % 29 == 5 {
+                    return Vec::new();
+                }
+                let mut r: Vec<(u32, f64)> = (0..5u32)
+                    .map(|g| (g * 8 + next(8) as u32, (next(7) as f64 - 3.0) / 4.0))
+                    .collect();
+                r.retain(|e| e.1 != 0.0);
+                r
+            })
+            .collect();
+        let features = Features::from_sparse_rows(&rows, 40);
+        let signs: Vec<f64> = (0..n)
+            .map(|i| if i % 3 == 0 { -1.0 } else { 1.0 })
+            .collect();
+        let cols: Vec<usize> = (0..45).map(|k| (k * 37 + 5) % n).collect();
+        let shifts: Vec<f64> = (0..45).map(|k| 0.125 * (k % 3) as f64).collect();
+        let (ld, offset) = (50, 3);
+        let all: Vec<usize> = (0..n).collect();
+        for kernel in [
+            Kernel::Rbf { gamma: 0.3 },
+            Kernel::Linear,
+            Kernel::Poly {
+                gamma: 0.5,
+                coef0: 1.0,
+                degree: 3,
+            },
+        ] {
+            let k = KernelMatrix::new(&features, kernel);
+            let mut block = vec![f64::NAN; offset + n * ld];
+            k.columns_scaled(&cols, &mut block[offset..], ld, Some(&signs), &shifts);
+            for (c, (&j, &shift)) in cols.iter().zip(&shifts).enumerate() {
+                let mut col = vec![0.0; n];
+                k.column_scaled(
+                    j,
+                    &all,
+                    &mut col,
+                    Some(Scale {
+                        signs: &signs,
+                        shift,
+                    }),
+                );
+                for i in 0..n {
+                    let got = block[offset + i * ld + c];
+                    assert_eq!(got.to_bits(), col[i].to_bits(), "{kernel:?} ({i}, {j})");
+                }
+            }
+            // Entries outside the block's columns are left alone.
+            assert!(block[..offset].iter().all(|v| v.is_nan()));
+            assert!(block[offset + 45..offset + ld].iter().all(|v| v.is_nan()));
+        }
+        // Dense storage: a dense product, the same values.
+        let mut values = vec![0.0; n * 40];
+        for (i, row) in values.chunks_mut(40).enumerate() {
+            features.row(i).scatter_into(row);
+        }
+        let dense = Features::Dense(crate::data::DenseRows {
+            values,
+            n_rows: n,
+            n_cols: 40,
+        });
+        let k = KernelMatrix::new(&dense, Kernel::Rbf { gamma: 0.3 });
+        let mut block = vec![0.0; n * 45];
+        k.columns_scaled(&cols, &mut block, 45, Some(&signs), &shifts);
+        for (c, (&j, &shift)) in cols.iter().zip(&shifts).enumerate() {
+            let mut col = vec![0.0; n];
+            k.column_scaled(
+                j,
+                &all,
+                &mut col,
+                Some(Scale {
+                    signs: &signs,
+                    shift,
+                }),
+            );
+            assert!((0..n).all(|i| block[i * 45 + c].to_bits() == col[i].to_bits()));
         }
     }
 

@@ -16,7 +16,7 @@ use crate::multiclass::{MulticlassStrategy, MulticlassTrained};
 use crate::train::{SolverKind, TrainOptions, Trained};
 use crate::verify::Certificate;
 use serde::{Deserialize, Serialize};
-use solvers::{SmoSettings, Status};
+use solvers::{SmoSettings, Status, WorkingSet};
 use std::time::Duration;
 
 /// The version of the JSON report schema written by this build.
@@ -158,6 +158,9 @@ pub struct SolverReport {
     pub cache_mb: f64,
     /// Whether shrinking was on.
     pub shrinking: bool,
+    /// The working-set setting (`--working-set`): `auto`, `2` (one pair
+    /// per iteration) or the batch size asked for.
+    pub working_set: String,
 }
 
 impl SolverReport {
@@ -170,6 +173,11 @@ impl SolverReport {
             time_limit_seconds: settings.time_limit.map(|d| d.as_secs_f64()),
             cache_mb: settings.cache_bytes as f64 / MIB,
             shrinking: settings.shrinking,
+            working_set: match settings.working_set {
+                WorkingSet::Auto => "auto".into(),
+                WorkingSet::Pairs => "2".into(),
+                WorkingSet::Batched(size) => size.to_string(),
+            },
         }
     }
 }

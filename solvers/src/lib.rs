@@ -22,6 +22,8 @@
 //! - [`error`]: [`SetupError`], what is wrong with the problem or settings;
 //! - [`selection`]: the per-iteration kernels of SMO (working-set selection
 //!   WSS3, gradient update) as functions over slices;
+//! - [`batch`]: SMO with batched working sets (ThunderSVM's scheme): many
+//!   variables at a time, their columns formed as one block;
 //! - [`smo`]: sequential minimal optimisation with second-order working-set
 //!   selection (Fan, Chen & Lin, JMLR 6, 2005), shrinking and the cache;
 //! - [`pg`]: projected-gradient methods (non-monotone projected
@@ -50,6 +52,7 @@
 //! maximal violation `m(α) − M(α)` is at most the tolerance. Without the
 //! equality constraint the measure is the largest projected-gradient entry.
 
+pub mod batch;
 pub mod block;
 pub mod block_ip;
 pub mod cache;
@@ -77,6 +80,6 @@ pub use error::SetupError;
 pub use pg::{solve_pg, solve_pg_cancellable, PgMethod, PgSettings};
 pub use problem::{Equality, QpProblem};
 pub use qmatrix::{DenseQ, QMatrix};
-pub use settings::SmoSettings;
+pub use settings::{SmoSettings, WorkingSet};
 pub use smo::{solve_smo, solve_smo_cancellable};
 pub use solution::{Progress, Solution, Status};

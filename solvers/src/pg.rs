@@ -204,14 +204,7 @@ pub fn solve_pg_cancellable(
     settings.validate()?;
     problem.validate(q.dim())?;
     let n = problem.dim();
-    let mut qd = vec![0.0; n];
-    q.diagonal(&mut qd);
-    if let Some(i) = qd.iter().position(|d| !d.is_finite() || *d < 0.0) {
-        return Err(SetupError::NonFinite {
-            what: "diagonal of Q (or negative)",
-            index: i,
-        });
-    }
+    let qd = crate::qmatrix::checked_diagonal(q)?;
     let zeros;
     let initial = match problem.initial {
         Some(v) => v,

@@ -5,6 +5,7 @@
 //! `Qv`. [`QMatrix`] offers exactly these three operations, so the solvers
 //! never see kernels, features or labels.
 
+use crate::error::SetupError;
 use rayon::prelude::*;
 
 /// A symmetric positive-semidefinite matrix `Q` of size `n × n`, seen through
@@ -28,6 +29,48 @@ pub trait QMatrix: Sync {
     /// default is `false`: the cost grows with the number of rows.
     fn whole_columns_preferred(&self) -> bool {
         false
+    }
+
+    /// Whether `size` columns formed together ([`QMatrix::columns`]) cost
+    /// clearly less than `size` single columns (as when a block of kernel
+    /// columns of sparse data is one sparse × dense product). The default
+    /// is `false`.
+    fn blocks_preferred(&self, size: usize) -> bool {
+        let _ = size;
+        false
+    }
+
+    /// Writes the columns `cols` of `Q` as a row-major `n × cols.len()`
+    /// block with row stride `ld ≥ cols.len()`: `out[i·ld + k] = Q[i, cols[k]]`
+    /// for every row `i` (`out` holds at least `(n − 1)·ld + cols.len()`
+    /// entries; the others are left alone). For solvers that work on many
+    /// columns at once ([`crate::batch`]).
+    ///
+    /// The default computes each column with [`QMatrix::column`] (in
+    /// parallel) and transposes; implementations that can form a block of
+    /// columns as one matrix product should override it.
+    fn columns(&self, cols: &[usize], out: &mut [f64], ld: usize) {
+        let n = self.dim();
+        let m = cols.len();
+        assert!(m <= ld, "the stride must hold a row of the block");
+        assert!(
+            n == 0 || out.len() >= (n - 1) * ld + m,
+            "out must hold n rows of the block"
+        );
+        let rows: Vec<usize> = (0..n).collect();
+        let mut by_columns = vec![0.0; m * n];
+        by_columns
+            .par_chunks_mut(n.max(1))
+            .zip(cols)
+            .for_each(|(col, &j)| self.column(j, &rows, col));
+        out.par_chunks_mut(ld)
+            .take(n)
+            .enumerate()
+            .for_each(|(i, row)| {
+                for (k, o) in row[..m].iter_mut().enumerate() {
+                    *o = by_columns[k * n + i];
+                }
+            });
     }
 
     /// Writes `out = Q v` (both of length `n`).
@@ -102,5 +145,19 @@ impl QMatrix for DenseQ {
             let row = &self.values[i * self.n..(i + 1) * self.n];
             *o = row.iter().zip(v).map(|(a, b)| a * b).sum();
         });
+    }
+}
+
+/// `Q`'s diagonal, checked finite and non-negative (as a positive
+/// semidefinite `Q` has it): the first thing every solver needs.
+pub(crate) fn checked_diagonal(q: &dyn QMatrix) -> Result<Vec<f64>, SetupError> {
+    let mut qd = vec![0.0; q.dim()];
+    q.diagonal(&mut qd);
+    match qd.iter().position(|d| !d.is_finite() || *d < 0.0) {
+        Some(i) => Err(SetupError::NonFinite {
+            what: "diagonal of Q (or negative)",
+            index: i,
+        }),
+        None => Ok(qd),
     }
 }

@@ -30,8 +30,29 @@ pub struct SmoSettings {
     /// than partial ones ([`crate::QMatrix::whole_columns_preferred`]; see
     /// [`crate::smo`]).
     pub shrinking: bool,
+    /// How many variables SMO moves per iteration: one pair (LIBSVM) or a
+    /// batch ([`crate::batch`]). Default [`WorkingSet::Auto`].
+    pub working_set: WorkingSet,
     /// Call the progress callback at most this often. Default one second.
     pub progress_interval: Duration,
+}
+
+/// The working sets of [`crate::solve_smo`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WorkingSet {
+    /// [`WorkingSet::Batched`] with [`crate::batch::AUTO_BATCH`] variables
+    /// when `Q` forms that many columns together more cheaply than one by
+    /// one ([`crate::QMatrix::blocks_preferred`], as for kernel columns of
+    /// sparse data with not too many features), the problem has the
+    /// equality and at least four times that many variables;
+    /// [`WorkingSet::Pairs`] otherwise.
+    #[default]
+    Auto,
+    /// One pair per iteration with second-order selection (LIBSVM).
+    Pairs,
+    /// Batched working sets of this many variables (even, at least 4),
+    /// lowered so that the block of `8·n·size` bytes fits `cache_bytes`.
+    Batched(usize),
 }
 
 impl Default for SmoSettings {
@@ -43,6 +64,7 @@ impl Default for SmoSettings {
             cache_bytes: 200 << 20,
             cache_warmup: 0,
             shrinking: true,
+            working_set: WorkingSet::Auto,
             progress_interval: Duration::from_secs(1),
         }
     }
@@ -56,6 +78,14 @@ impl SmoSettings {
                 name: "tol",
                 reason: format!("must be a positive finite number, got {}", self.tol),
             });
+        }
+        if let WorkingSet::Batched(size) = self.working_set {
+            if size < 4 || size % 2 != 0 {
+                return Err(SetupError::InvalidSetting {
+                    name: "working_set",
+                    reason: format!("a batch must be an even number of at least 4, got {size}"),
+                });
+            }
         }
         if self.max_iter == Some(0) {
             return Err(SetupError::InvalidSetting {

@@ -52,7 +52,6 @@
 //! bit-identical for any number of threads.
 
 use crate::cache::ColumnCache;
-use crate::kkt;
 use crate::problem::QpProblem;
 use crate::projection;
 use crate::selection::{
@@ -138,18 +137,24 @@ pub fn solve_smo_cancellable(
     progress: Option<&(dyn Fn(&Progress) + Sync)>,
     cancel: Option<&AtomicBool>,
 ) -> Result<Solution, SetupError> {
+    match crate::batch::batch_size(q, problem, settings) {
+        Some(size) => crate::batch::solve_batched(q, problem, settings, size, progress, cancel),
+        None => solve_pairs(q, problem, settings, progress, cancel),
+    }
+}
+
+/// SMO with one pair (or one variable) per iteration.
+pub(crate) fn solve_pairs(
+    q: &dyn QMatrix,
+    problem: &QpProblem<'_>,
+    settings: &SmoSettings,
+    progress: Option<&(dyn Fn(&Progress) + Sync)>,
+    cancel: Option<&AtomicBool>,
+) -> Result<Solution, SetupError> {
     let start = Instant::now();
     settings.validate()?;
     problem.validate(q.dim())?;
-    let n = problem.dim();
-    let mut qd = vec![0.0; n];
-    q.diagonal(&mut qd);
-    if let Some(i) = qd.iter().position(|d| !d.is_finite() || *d < 0.0) {
-        return Err(SetupError::NonFinite {
-            what: "diagonal of Q (or negative)",
-            index: i,
-        });
-    }
+    let qd = crate::qmatrix::checked_diagonal(q)?;
     let alpha0 = initial_point(problem)?;
     let mut smo = Smo::new(q, problem, qd, alpha0, settings);
     let (status, iterations) = smo.run(settings, progress, cancel, start);
@@ -160,7 +165,7 @@ pub fn solve_smo_cancellable(
 /// set. A point that is already feasible up to rounding in `yᵀα` is kept
 /// as it is (see [`crate::pg`]'s `initial_point`), so that resuming from a
 /// previous iterate resumes from exactly that iterate.
-fn initial_point(problem: &QpProblem<'_>) -> Result<Vec<f64>, SetupError> {
+pub(crate) fn initial_point(problem: &QpProblem<'_>) -> Result<Vec<f64>, SetupError> {
     match problem.initial {
         Some(v) => crate::pg::warm_start_point(problem, v),
         None => {
@@ -177,6 +182,55 @@ fn initial_point(problem: &QpProblem<'_>) -> Result<Vec<f64>, SetupError> {
             }
         }
     }
+}
+
+/// One variable of an SMO pair step, as [`pair_step`] needs it.
+pub(crate) struct PairVariable {
+    pub alpha: f64,
+    pub sign: f64,
+    pub grad: f64,
+    /// `Qₜₜ`.
+    pub diag: f64,
+    pub lower: f64,
+    pub upper: f64,
+}
+
+/// The step `αᵢ += yᵢt`, `αⱼ −= yⱼt` with the exact minimiser
+/// `t = bⱼ / aⱼ` clipped to both boxes (landing exactly on a bound that
+/// limited it): the new `(αᵢ, αⱼ)`, or `None` when the objective is
+/// unbounded along the direction.
+pub(crate) fn pair_step(i: &PairVariable, j: &PairVariable, qij: f64) -> Option<(f64, f64)> {
+    let (yi, yj) = (i.sign, j.sign);
+    let a = i.diag + j.diag - 2.0 * yi * yj * qij;
+    let b = -yi * i.grad + yj * j.grad;
+    // Room along the direction for each variable.
+    let room_i = if yi > 0.0 {
+        i.upper - i.alpha
+    } else {
+        i.alpha - i.lower
+    };
+    let room_j = if yj > 0.0 {
+        j.alpha - j.lower
+    } else {
+        j.upper - j.alpha
+    };
+    let t_star = if a > 0.0 { b / a } else { f64::INFINITY };
+    let t = t_star.min(room_i).min(room_j);
+    if !t.is_finite() {
+        return None;
+    }
+    let mut new_i = i.alpha + yi * t;
+    let mut new_j = j.alpha - yj * t;
+    if t == room_i {
+        new_i = if yi > 0.0 { i.upper } else { i.lower };
+    }
+    if t == room_j {
+        new_j = if yj > 0.0 { j.lower } else { j.upper };
+    }
+    Some((
+        new_i.max(i.lower).min(i.upper),
+        new_j.max(j.lower).min(j.upper),
+    ))
 }
 
 impl<'a> Smo<'a> {
@@ -484,46 +538,19 @@ impl<'a> Smo<'a> {
     fn step_pair(&mut self, i: usize, j: usize) -> bool {
         self.column(i, self.active, None);
         self.column(j, self.active, Some(i));
-        let (yi, yj) = (self.y[i], self.y[j]);
         let qij = self.cache.column(i)[j];
-        let a = self.qd[i] + self.qd[j] - 2.0 * yi * yj * qij;
-        let b = -yi * self.grad[i] + yj * self.grad[j];
-        // Room along the direction for each variable.
-        let room_i = if yi > 0.0 {
-            self.upper[i] - self.alpha[i]
-        } else {
-            self.alpha[i] - self.lower[i]
+        let var = |t: usize| PairVariable {
+            alpha: self.alpha[t],
+            sign: self.y[t],
+            grad: self.grad[t],
+            diag: self.qd[t],
+            lower: self.lower[t],
+            upper: self.upper[t],
         };
-        let room_j = if yj > 0.0 {
-            self.alpha[j] - self.lower[j]
-        } else {
-            self.upper[j] - self.alpha[j]
-        };
-        let t_star = if a > 0.0 { b / a } else { f64::INFINITY };
-        let t = t_star.min(room_i).min(room_j);
-        if !t.is_finite() {
+        let Some((new_i, new_j)) = pair_step(&var(i), &var(j), qij) else {
             return false;
-        }
+        };
         let (old_i, old_j) = (self.alpha[i], self.alpha[j]);
-        let mut new_i = old_i + yi * t;
-        let mut new_j = old_j - yj * t;
-        // Land exactly on a bound that limited the step.
-        if t == room_i {
-            new_i = if yi > 0.0 {
-                self.upper[i]
-            } else {
-                self.lower[i]
-            };
-        }
-        if t == room_j {
-            new_j = if yj > 0.0 {
-                self.lower[j]
-            } else {
-                self.upper[j]
-            };
-        }
-        new_i = new_i.max(self.lower[i]).min(self.upper[i]);
-        new_j = new_j.max(self.lower[j]).min(self.upper[j]);
         let (di, dj) = (new_i - old_i, new_j - old_j);
         self.alpha[i] = new_i;
         self.alpha[j] = new_j;
@@ -733,25 +760,6 @@ impl<'a> Smo<'a> {
             alpha[self.perm[pos]] = self.alpha[pos];
             gradient[self.perm[pos]] = self.grad[pos];
         }
-        let equality_multiplier = problem.equality.map(|eq| {
-            kkt::equality_multiplier(&alpha, &gradient, eq.signs, problem.lower, problem.upper)
-        });
-        let objective = alpha
-            .iter()
-            .zip(&gradient)
-            .zip(problem.linear)
-            .map(|((a, g), p)| 0.5 * a * (g + p))
-            .sum();
-        let max_violation = kkt::max_violation(problem, &alpha, &gradient);
-        Solution {
-            alpha,
-            gradient,
-            objective,
-            equality_multiplier,
-            max_violation,
-            status,
-            iterations,
-            elapsed: start.elapsed(),
-        }
+        Solution::at(problem, alpha, gradient, status, iterations, start)
     }
 }

@@ -1,8 +1,10 @@
 //! What a solver returns: the point, how it ended, and its own optimality
 //! measure.
 
+use crate::kkt;
+use crate::problem::QpProblem;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Whether the caller asked the solve to stop: the flag, when given, is
 /// polled between iterations (cooperative cancellation; settings stay plain
@@ -69,6 +71,41 @@ pub struct Solution {
     pub iterations: u64,
     /// Wall time of the solve.
     pub elapsed: Duration,
+}
+
+impl Solution {
+    /// The solution at `alpha` with its gradient `Qα + p`: the objective
+    /// `Σ αᵢ(Gᵢ + pᵢ)/2`, the equality's multiplier and the optimality
+    /// measure, all from the point and its gradient.
+    pub(crate) fn at(
+        problem: &QpProblem<'_>,
+        alpha: Vec<f64>,
+        gradient: Vec<f64>,
+        status: Status,
+        iterations: u64,
+        start: Instant,
+    ) -> Self {
+        let equality_multiplier = problem.equality.map(|eq| {
+            kkt::equality_multiplier(&alpha, &gradient, eq.signs, problem.lower, problem.upper)
+        });
+        let objective = alpha
+            .iter()
+            .zip(&gradient)
+            .zip(problem.linear)
+            .map(|((a, g), p)| 0.5 * a * (g + p))
+            .sum();
+        let max_violation = kkt::max_violation(problem, &alpha, &gradient);
+        Solution {
+            alpha,
+            gradient,
+            objective,
+            equality_multiplier,
+            max_violation,
+            status,
+            iterations,
+            elapsed: start.elapsed(),
+        }
+    }
 }
 
 /// A snapshot passed to the progress callback.

@@ -7,7 +7,7 @@ use solvers::projection::project;
 use solvers::{kkt, solve_smo, DenseQ, Equality, QMatrix, QpProblem, SmoSettings, Status};
 
 mod common;
-use common::{case, rbf_problem, svc_problem};
+use common::{case, check_solution, rbf_problem, svc_problem};
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
@@ -19,19 +19,8 @@ proptest! {
         let settings = SmoSettings { tol, shrinking, ..Default::default() };
         let sol = solve_smo(&q, &c.problem(), &settings, None).unwrap();
         prop_assert_eq!(sol.status, Status::Converged);
-        // Feasible.
-        for i in 0..c.n {
-            prop_assert!(c.lower[i] <= sol.alpha[i] && sol.alpha[i] <= c.upper[i]);
-        }
-        if let Some(s) = &c.signs {
-            let r: f64 = s.iter().zip(&sol.alpha).map(|(s, a)| s * a).sum::<f64>() - c.rhs;
-            prop_assert!(r.abs() <= 1e-9 * (1.0 + c.rhs.abs()), "equality residual {}", r);
-        }
-        // KKT from a gradient recomputed here.
-        let (obj, g) = c.objective(&q, &sol.alpha);
-        let viol = kkt::max_violation(&c.problem(), &sol.alpha, &g);
-        prop_assert!(viol <= tol + 1e-9, "violation {}", viol);
-        prop_assert!((obj - sol.objective).abs() <= 1e-9 * (1.0 + obj.abs()));
+        // Feasible, and KKT from a gradient recomputed here.
+        let obj = check_solution(&c, &q, &sol, tol)?;
         // No random feasible point does better.
         let mut s = seed | 1;
         for _ in 0..20 {

@@ -5,7 +5,7 @@
 #![allow(dead_code)]
 
 use proptest::prelude::*;
-use solvers::{DenseQ, Equality, QMatrix, QpProblem};
+use solvers::{kkt, DenseQ, Equality, QMatrix, QpProblem, Solution};
 
 /// A random problem: `Q = AAᵀ + εI`, bounds, optional equality.
 #[derive(Debug, Clone)]
@@ -164,4 +164,31 @@ pub fn svc_problem<'a>(p: &'a [f64], y: &'a [f64], l: &'a [f64], u: &'a [f64]) -
         upper: u,
         initial: None,
     }
+}
+
+/// Checks that `sol` is feasible for `c` (box, and the equality to 1e-9)
+/// and optimal to `tol` by a KKT measure recomputed from `Qα + p`, and
+/// that its objective is the one at its point; returns that objective.
+pub fn check_solution(
+    c: &Case,
+    q: &DenseQ,
+    sol: &Solution,
+    tol: f64,
+) -> Result<f64, TestCaseError> {
+    for i in 0..c.n {
+        prop_assert!(c.lower[i] <= sol.alpha[i] && sol.alpha[i] <= c.upper[i]);
+    }
+    if let Some(s) = &c.signs {
+        let r: f64 = s.iter().zip(&sol.alpha).map(|(s, a)| s * a).sum::<f64>() - c.rhs;
+        prop_assert!(
+            r.abs() <= 1e-9 * (1.0 + c.rhs.abs()),
+            "equality residual {}",
+            r
+        );
+    }
+    let (obj, g) = c.objective(q, &sol.alpha);
+    let viol = kkt::max_violation(&c.problem(), &sol.alpha, &g);
+    prop_assert!(viol <= tol + 1e-9, "violation {}", viol);
+    prop_assert!((obj - sol.objective).abs() <= 1e-9 * (1.0 + obj.abs()));
+    Ok(obj)
 }

@@ -1,0 +1,432 @@
+//! SMO with batched working sets for
+//! `min ½αᵀQα + pᵀα  s.t. yᵀα = Δ, l ≤ α ≤ u` (`uᵢ` may be `+∞`).
+//!
+//! # Algorithm
+//! The decomposition scheme of ThunderSVM (Wen, Shi, Li, He & Chen,
+//! "ThunderSVM: a fast SVM library on GPUs and CPUs", JMLR 19(21), 2018,
+//! §3), whose inner solver is [`crate::smo`]'s pair step. Each outer
+//! iteration:
+//! 1. **Stops** when the maximal violation `m(α) − M(α)` of the full
+//!    gradient `G = Qα + p` (kept exact on all variables) is at most `tol`
+//!    — the test SMO ends with, on every variable; there is no other exit
+//!    but the limits.
+//! 2. **Selects** a working set `B` of `q` variables: sorted by
+//!    `vₜ = −yₜGₜ`, alternately the largest `vₜ` in `I_up` and the smallest
+//!    in `I_low`. The first outer iteration fills all `q` places; later
+//!    ones fill the older half and keep the half chosen the time before
+//!    (first in, first out), so that a variable still moving stays one more
+//!    round without its column being formed again.
+//! 3. **Forms** the new members' columns of `Q` over all rows as one block
+//!    ([`QMatrix::columns`]) in their half of an `n × q` row-major block.
+//! 4. **Solves** the sub-problem in `α_B` (the others fixed), whose
+//!    Hessian `Q_BB` and gradient `G_B` are read off the block, by pair
+//!    steps with WSS3 until its own violation is at most
+//!    `max(tol, violation₀ / 10)` (`violation₀` its violation at the
+//!    start) or after `100·|B|` steps.
+//! 5. **Updates** `G ← G + Q_{:B} Δα_B`, one pass over the block's rows.
+//!
+//! `B` always contains a maximal violating pair (the largest `vₜ` in
+//! `I_up` and the smallest in `I_low`, or they were kept from the round
+//! before), so while the violation exceeds `tol` the sub-problem's first
+//! step decreases the objective, and the method converges like any
+//! decomposition method whose working set contains a maximal violating
+//! pair (Lin, IEEE TNN 12(6), 2001; Keerthi & Gilbert, Machine Learning
+//! 46, 2002).
+//!
+//! What it buys over one pair per iteration: the columns come as one block
+//! product (for sparse kernel data a sparse × dense product, see
+//! `svm_dual::kernel`), and the gradient is updated once per block instead
+//! of once per pair.
+//!
+//! # Memory
+//! The block takes `8·n·q` bytes, within `SmoSettings::cache_bytes`: `q`
+//! is the requested size lowered to the largest even number whose block
+//! fits (at least 4), see [`block_size`]. When it runs
+//! ([`WorkingSet`], [`batch_size`]).
+//!
+//! # Determinism
+//! The selection sorts with ties broken by index; the sub-problem is
+//! solved sequentially; the block and the gradient update run in parallel
+//! over rows, each entry by its own sequential code. The result is
+//! bit-identical for any number of threads.
+
+use crate::error::SetupError;
+use crate::kkt;
+use crate::problem::{Equality, QpProblem};
+use crate::qmatrix::QMatrix;
+use crate::selection::{first_index, second_index, update_gradient_first_index, FirstIndex};
+use crate::settings::{SmoSettings, WorkingSet};
+use crate::smo::{initial_point, pair_step, PairVariable};
+use crate::solution::{cancelled, Progress, Solution, Status};
+use rayon::prelude::*;
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+/// Rows of the block per parallel task (a constant: the split does not
+/// depend on the number of threads).
+const ROWS_PER_TASK: usize = 256;
+
+/// The batch [`WorkingSet::Auto`] picks. Measured (a9a and a1a.t, RBF,
+/// L1 and L2 losses, 2 threads, two alternating runs each): 256 solved
+/// 13–24 % faster than one pair per iteration, 512 4–14 % (fewer places
+/// mean cheaper sub-problems and gradient passes for about the same number
+/// of columns formed: a9a L2 84 000 at 256, 88 000 at 512, 92 000 at 1024).
+pub const AUTO_BATCH: usize = 256;
+
+/// The batch size a solve uses, or `None` for one pair per iteration
+/// (see [`WorkingSet`]): the requested size lowered to fit the memory
+/// budget (`8·n·size ≤ cache_bytes`, at least 4, even), used when the
+/// problem has the equality and at least two halves' worth of variables.
+pub fn batch_size(
+    q: &dyn QMatrix,
+    problem: &QpProblem<'_>,
+    settings: &SmoSettings,
+) -> Option<usize> {
+    let n = problem.dim();
+    let requested = match settings.working_set {
+        WorkingSet::Pairs => return None,
+        WorkingSet::Batched(size) => size,
+        WorkingSet::Auto if q.blocks_preferred(AUTO_BATCH) && n >= 4 * AUTO_BATCH => AUTO_BATCH,
+        WorkingSet::Auto => return None,
+    };
+    let size = block_size(n, requested, settings.cache_bytes);
+    (problem.equality.is_some() && n >= 2 * size).then_some(size)
+}
+
+/// `requested` capped by `n` and by the block's memory
+/// (`8·n·size ≤ cache_bytes`), made even, at least 4.
+pub fn block_size(n: usize, requested: usize, cache_bytes: usize) -> usize {
+    let by_memory = cache_bytes / (8 * n.max(1));
+    (requested.min(n).min(by_memory) & !1).max(4)
+}
+
+/// Solves the problem by SMO with batched working sets of `size`
+/// variables (see the module documentation; [`crate::solve_smo`] calls it
+/// with [`batch_size`]). Problems without the equality constraint, and
+/// those too small for two halves of the block, go to pair SMO.
+pub fn solve_batched(
+    q: &dyn QMatrix,
+    problem: &QpProblem<'_>,
+    settings: &SmoSettings,
+    size: usize,
+    progress: Option<&(dyn Fn(&Progress) + Sync)>,
+    cancel: Option<&AtomicBool>,
+) -> Result<Solution, SetupError> {
+    let start = Instant::now();
+    settings.validate()?;
+    problem.validate(q.dim())?;
+    let n = problem.dim();
+    let Some(eq) = problem.equality.filter(|_| size >= 4 && n >= 2 * size) else {
+        return crate::smo::solve_pairs(q, problem, settings, progress, cancel);
+    };
+    let qd = crate::qmatrix::checked_diagonal(q)?;
+    let alpha = initial_point(problem)?;
+    let mut grad = problem.linear.to_vec();
+    if alpha.iter().any(|&a| a != 0.0) {
+        let mut qa = vec![0.0; n];
+        q.matvec(&alpha, &mut qa);
+        grad.iter_mut().zip(&qa).for_each(|(g, v)| *g += v);
+    }
+    let mut batched = Batched {
+        q,
+        problem,
+        eq,
+        qd,
+        alpha,
+        grad,
+        size,
+        block: vec![0.0; n * size],
+        members: vec![None; size],
+        in_set: vec![false; n],
+    };
+    let (status, iterations) = batched.run(settings, progress, cancel, start);
+    Ok(batched.finish(status, iterations, start))
+}
+
+/// The state of a batched solve.
+struct Batched<'a> {
+    q: &'a dyn QMatrix,
+    problem: &'a QpProblem<'a>,
+    eq: Equality<'a>,
+    qd: Vec<f64>,
+    alpha: Vec<f64>,
+    grad: Vec<f64>,
+    /// `q`, the places in the working set.
+    size: usize,
+    /// `Q[i, members[k]]` at `block[i·size + k]`.
+    block: Vec<f64>,
+    /// The variable in each place of the working set.
+    members: Vec<Option<usize>>,
+    /// Whether a variable is in `members`.
+    in_set: Vec<bool>,
+}
+
+impl Batched<'_> {
+    fn up(&self, t: usize) -> bool {
+        let (a, y) = (self.alpha[t], self.eq.signs[t]);
+        if y > 0.0 {
+            a < self.problem.upper[t]
+        } else {
+            a > self.problem.lower[t]
+        }
+    }
+
+    fn low(&self, t: usize) -> bool {
+        let (a, y) = (self.alpha[t], self.eq.signs[t]);
+        if y > 0.0 {
+            a > self.problem.lower[t]
+        } else {
+            a < self.problem.upper[t]
+        }
+    }
+
+    fn violation(&self) -> f64 {
+        let p = self.problem;
+        kkt::maximal_violating_pair(&self.alpha, &self.grad, self.eq.signs, p.lower, p.upper)
+    }
+
+    fn run(
+        &mut self,
+        settings: &SmoSettings,
+        progress: Option<&(dyn Fn(&Progress) + Sync)>,
+        cancel: Option<&AtomicBool>,
+        start: Instant,
+    ) -> (Status, u64) {
+        let mut iterations: u64 = 0;
+        let mut last_report = start;
+        let mut round: usize = 0;
+        loop {
+            let violation = self.violation();
+            if violation <= settings.tol {
+                return (Status::Converged, iterations);
+            }
+            if settings.max_iter.is_some_and(|m| iterations >= m) {
+                return (Status::MaxIterations, iterations);
+            }
+            if cancelled(cancel) {
+                return (Status::Interrupted, iterations);
+            }
+            let now = Instant::now();
+            if settings
+                .time_limit
+                .is_some_and(|t| now.duration_since(start) >= t)
+            {
+                return (Status::TimeLimit, iterations);
+            }
+            if let Some(report) = progress {
+                if now.duration_since(last_report) >= settings.progress_interval {
+                    last_report = now;
+                    report(&Progress {
+                        iterations,
+                        max_violation: violation,
+                        active: self.alpha.len(),
+                        elapsed: now.duration_since(start),
+                    });
+                }
+            }
+            // The places refilled: all in the first round, then the older
+            // half (the halves alternate).
+            let half = self.size / 2;
+            let places = if round == 0 {
+                0..self.size
+            } else if round % 2 == 1 {
+                half..self.size
+            } else {
+                0..half
+            };
+            round += 1;
+            self.select(places.clone());
+            let cols: Vec<usize> = self.members[places.clone()]
+                .iter()
+                .map_while(|&t| t)
+                .collect();
+            let ld = self.size;
+            self.q.columns(&cols, &mut self.block[places.start..], ld);
+            let budget = settings.max_iter.map(|m| m - iterations);
+            let (steps, bounded) = self.solve_subproblem(settings.tol, budget);
+            iterations += steps;
+            if !bounded {
+                return (Status::Unbounded, iterations);
+            }
+        }
+    }
+
+    /// Refills `places` with the most violating variables not in the kept
+    /// places, alternately from the top of `I_up` and the bottom of
+    /// `I_low` by `vₜ = −yₜGₜ`. Places left over (too few candidates) stay
+    /// empty; the filled ones come first.
+    fn select(&mut self, places: std::ops::Range<usize>) {
+        for p in places.clone() {
+            if let Some(t) = self.members[p].take() {
+                self.in_set[t] = false;
+            }
+        }
+        let y = self.eq.signs;
+        let v: Vec<f64> = (0..self.alpha.len())
+            .map(|t| -y[t] * self.grad[t])
+            .collect();
+        let mut order: Vec<usize> = (0..self.alpha.len()).collect();
+        // Descending v, ties by index: a total order, so the same for any
+        // sort algorithm.
+        order.par_sort_unstable_by(|&a, &b| v[b].total_cmp(&v[a]).then(a.cmp(&b)));
+        let (mut top, mut bottom) = (0, order.len());
+        let mut chosen = Vec::with_capacity(places.len());
+        while chosen.len() < places.len() && top < bottom {
+            while top < bottom && (self.in_set[order[top]] || !self.up(order[top])) {
+                top += 1;
+            }
+            if top < bottom {
+                let t = order[top];
+                self.in_set[t] = true;
+                chosen.push(t);
+                top += 1;
+            }
+            if chosen.len() == places.len() {
+                break;
+            }
+            while top < bottom && (self.in_set[order[bottom - 1]] || !self.low(order[bottom - 1])) {
+                bottom -= 1;
+            }
+            if top < bottom {
+                let t = order[bottom - 1];
+                self.in_set[t] = true;
+                chosen.push(t);
+                bottom -= 1;
+            }
+        }
+        for (p, t) in places.zip(chosen) {
+            self.members[p] = Some(t);
+        }
+    }
+
+    /// Pair steps with WSS3 on the working set, then the gradient update of
+    /// all variables. Returns the steps taken and whether the objective was
+    /// bounded along every step's direction.
+    fn solve_subproblem(&mut self, tol: f64, budget: Option<u64>) -> (u64, bool) {
+        let places: Vec<usize> = (0..self.size)
+            .filter(|&p| self.members[p].is_some())
+            .collect();
+        let vars: Vec<usize> = places
+            .iter()
+            .map(|&p| self.members[p].unwrap_or(0))
+            .collect();
+        let m = vars.len();
+        // Column k of Q_BB at qbb[k·m ..]: Q[vars[r], vars[k]] for r < m.
+        let mut qbb = vec![0.0; m * m];
+        for (r, &t) in vars.iter().enumerate() {
+            let row = &self.block[t * self.size..(t + 1) * self.size];
+            for (k, &p) in places.iter().enumerate() {
+                qbb[k * m + r] = row[p];
+            }
+        }
+        let p = self.problem;
+        let y: Vec<f64> = vars.iter().map(|&t| self.eq.signs[t]).collect();
+        let lower: Vec<f64> = vars.iter().map(|&t| p.lower[t]).collect();
+        let upper: Vec<f64> = vars.iter().map(|&t| p.upper[t]).collect();
+        let qd: Vec<f64> = vars.iter().map(|&t| self.qd[t]).collect();
+        let start: Vec<f64> = vars.iter().map(|&t| self.alpha[t]).collect();
+        let mut alpha = start.clone();
+        let mut grad: Vec<f64> = vars.iter().map(|&t| self.grad[t]).collect();
+        let side = |a: f64, k: usize, up: bool| {
+            let below = a < upper[k];
+            let above = a > lower[k];
+            if (y[k] > 0.0) == up {
+                below
+            } else {
+                above
+            }
+        };
+        let mut up: Vec<bool> = (0..m).map(|k| side(alpha[k], k, true)).collect();
+        let mut low: Vec<bool> = (0..m).map(|k| side(alpha[k], k, false)).collect();
+        let limit = budget.map_or(100 * m as u64, |b| b.min(100 * m as u64));
+        let mut local_tol = f64::INFINITY;
+        let mut steps = 0;
+        let mut bounded = true;
+        let mut next: Option<Option<FirstIndex>> = None;
+        while steps < limit {
+            let first = match next.take() {
+                Some(first) => first,
+                None => first_index(&y, &grad, &up),
+            };
+            let Some(first) = first else { break };
+            let i = first.i;
+            let second = second_index(&y, &grad, &low, &qd, &qbb[i * m..(i + 1) * m], first);
+            let gap = first.m - second.big_m;
+            if local_tol.is_infinite() {
+                local_tol = tol.max(0.1 * gap);
+            }
+            let Some(j) = second.j.filter(|_| gap > local_tol) else {
+                break;
+            };
+            let var = |k: usize| PairVariable {
+                alpha: alpha[k],
+                sign: y[k],
+                grad: grad[k],
+                diag: qd[k],
+                lower: lower[k],
+                upper: upper[k],
+            };
+            let Some((new_i, new_j)) = pair_step(&var(i), &var(j), qbb[i * m + j]) else {
+                bounded = false;
+                break;
+            };
+            let (di, dj) = (new_i - alpha[i], new_j - alpha[j]);
+            alpha[i] = new_i;
+            alpha[j] = new_j;
+            for k in [i, j] {
+                up[k] = side(alpha[k], k, true);
+                low[k] = side(alpha[k], k, false);
+            }
+            let (qi, qj) = (&qbb[i * m..(i + 1) * m], &qbb[j * m..(j + 1) * m]);
+            next = Some(update_gradient_first_index(
+                &mut grad, qi, di, qj, dj, &y, &up,
+            ));
+            steps += 1;
+        }
+        // Δα_B into the block's places, then G += Q_{:B} Δα_B by rows.
+        let mut delta = vec![0.0; self.size];
+        for (k, (&t, &place)) in vars.iter().zip(&places).enumerate() {
+            delta[place] = alpha[k] - start[k];
+            self.alpha[t] = alpha[k];
+        }
+        let size = self.size;
+        let block = &self.block;
+        self.grad
+            .par_chunks_mut(ROWS_PER_TASK)
+            .enumerate()
+            .for_each(|(c, g)| {
+                let rows = &block[c * ROWS_PER_TASK * size..];
+                for (r, g) in g.iter_mut().enumerate() {
+                    let row = &rows[r * size..(r + 1) * size];
+                    *g += dot(row, &delta);
+                }
+            });
+        (steps, bounded)
+    }
+
+    fn finish(self, status: Status, iterations: u64, start: Instant) -> Solution {
+        Solution::at(
+            self.problem,
+            self.alpha,
+            self.grad,
+            status,
+            iterations,
+            start,
+        )
+    }
+}
+
+/// `Σ aₖbₖ` with eight partial sums (`k mod 8`) added pairwise at the end,
+/// then the tail: a fixed order that vectorises.
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut acc = [0.0; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for k in 0..8 {
+            acc[k] += x[k] * y[k];
+        }
+    }
+    let s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    ra.iter().zip(rb).fold(s, |s, (x, y)| s + x * y)
+}
