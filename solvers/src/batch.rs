@@ -121,24 +121,29 @@ pub fn solve_batched(
     };
     let qd = crate::qmatrix::checked_diagonal(q)?;
     let alpha = initial_point(problem)?;
-    let mut grad = problem.linear.to_vec();
-    if alpha.iter().any(|&a| a != 0.0) {
-        let mut qa = vec![0.0; n];
-        q.matvec(&alpha, &mut qa);
-        grad.iter_mut().zip(&qa).for_each(|(g, v)| *g += v);
-    }
     let mut batched = Batched {
         q,
         problem,
         eq,
         qd,
+        grad: problem.linear.to_vec(),
         alpha,
-        grad,
         size,
         block: vec![0.0; n * size],
         members: vec![None; size],
         in_set: vec![false; n],
     };
+    // A warm start: G = p + Σ αⱼQ_{:j} over the non-zero αⱼ, their columns
+    // formed in blocks like the working sets' (the block is then free).
+    let nonzero: Vec<usize> = (0..n).filter(|&j| batched.alpha[j] != 0.0).collect();
+    for cols in nonzero.chunks(size) {
+        q.columns(cols, &mut batched.block, size);
+        let mut weights = vec![0.0; size];
+        for (w, &j) in weights.iter_mut().zip(cols) {
+            *w = batched.alpha[j];
+        }
+        add_block_product(&mut batched.grad, &batched.block, size, &weights);
+    }
     let (status, iterations) = batched.run(settings, progress, cancel, start);
     Ok(batched.finish(status, iterations, start))
 }
@@ -389,18 +394,7 @@ impl Batched<'_> {
             delta[place] = alpha[k] - start[k];
             self.alpha[t] = alpha[k];
         }
-        let size = self.size;
-        let block = &self.block;
-        self.grad
-            .par_chunks_mut(ROWS_PER_TASK)
-            .enumerate()
-            .for_each(|(c, g)| {
-                let rows = &block[c * ROWS_PER_TASK * size..];
-                for (r, g) in g.iter_mut().enumerate() {
-                    let row = &rows[r * size..(r + 1) * size];
-                    *g += dot(row, &delta);
-                }
-            });
+        add_block_product(&mut self.grad, &self.block, self.size, &delta);
         (steps, bounded)
     }
 
@@ -414,6 +408,19 @@ impl Batched<'_> {
             start,
         )
     }
+}
+
+/// `G ← G + B w` for the row-major `n × size` block `B`, in parallel over
+/// fixed chunks of rows, each entry by one [`dot`].
+fn add_block_product(grad: &mut [f64], block: &[f64], size: usize, w: &[f64]) {
+    grad.par_chunks_mut(ROWS_PER_TASK)
+        .enumerate()
+        .for_each(|(c, g)| {
+            let rows = &block[c * ROWS_PER_TASK * size..];
+            for (r, g) in g.iter_mut().enumerate() {
+                *g += dot(&rows[r * size..(r + 1) * size], w);
+            }
+        });
 }
 
 /// `Σ aₖbₖ` with eight partial sums (`k mod 8`) added pairwise at the end,

@@ -119,6 +119,35 @@ fn batched_smo_is_the_same_for_any_number_of_threads() {
 }
 
 #[test]
+fn a_warm_start_from_the_optimum_stops_at_once() {
+    let (q, y, upper) = svm(false);
+    let n = q.dim();
+    let (p, lower) = (vec![-1.0; n], vec![0.0; n]);
+    let settings = batched(64, 1e-6);
+    let cold = solve_smo(&q, &svc_problem(&p, &y, &lower, &upper), &settings, None).unwrap();
+    let warm_problem = QpProblem {
+        initial: Some(&cold.alpha),
+        ..svc_problem(&p, &y, &lower, &upper)
+    };
+    let warm = solve_smo(&q, &warm_problem, &settings, None).unwrap();
+    assert_eq!(warm.status, Status::Converged);
+    assert_eq!(warm.iterations, 0);
+    // (The start is projected onto the feasible set first: the last bits
+    // may move.)
+    assert!(warm
+        .alpha
+        .iter()
+        .zip(&cold.alpha)
+        .all(|(a, b)| (a - b).abs() <= 1e-12));
+    // The gradient formed from the start's columns is the true one.
+    let mut g = vec![0.0; n];
+    q.matvec(&cold.alpha, &mut g);
+    for i in 0..n {
+        assert!((g[i] + p[i] - warm.gradient[i]).abs() <= 1e-9);
+    }
+}
+
+#[test]
 fn limits_end_batched_smo_with_a_feasible_point() {
     let (q, y, upper) = svm(false);
     let n = q.dim();

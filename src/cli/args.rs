@@ -264,8 +264,9 @@ pub struct SolveArgs {
     /// even number N ≥ 4 takes N variables at once, forms their kernel
     /// columns as one block and solves the sub-problem on it (ThunderSVM's
     /// scheme; the block of 8·n·N bytes kept within --cache-mb); auto takes
-    /// batches of 256 when kernel columns are formed whole (sparse data
-    /// with few features) and n ≥ 1024, pairs otherwise.
+    /// batches of 256 when the block is one matrix product (the d × 256
+    /// matrix of the columns' rows within 32 MiB) and n ≥ 1024, pairs
+    /// otherwise.
     #[arg(long, value_name = "auto|2|N", default_value = "auto", value_parser = parse_working_set)]
     pub working_set: WorkingSet,
     /// Worker threads [default: all cores].
