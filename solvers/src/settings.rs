@@ -16,7 +16,8 @@ pub struct SmoSettings {
     /// Stop with [`crate::Status::TimeLimit`] after this wall time. `None`:
     /// no limit.
     pub time_limit: Option<Duration>,
-    /// Byte budget of the column cache. Default 200 MiB.
+    /// Byte budget of the column cache (pairs) or of the block of columns
+    /// (batches, [`crate::batch`]). Default 200 MiB.
     pub cache_bytes: usize,
     /// For this many iterations the column cache holds only its minimum
     /// of two columns, then it gets all of `cache_bytes`. For a `Q` whose

@@ -16,6 +16,10 @@
 //!   clipped Newton step `t = clip(αᵢ − Gᵢ/Qᵢᵢ, lᵢ, uᵢ) − αᵢ` decreases the
 //!   objective most (`−Gᵢt − ½Qᵢᵢt²`), the one-variable analogue of WSS3.
 //!
+//! [`solve_smo`] runs this with [`crate::WorkingSet::Pairs`], and SMO with
+//! batched working sets ([`crate::batch`]) when the settings ask for
+//! batches or [`crate::WorkingSet::Auto`] picks them.
+//!
 //! Stopping: the maximal violation `m(α) − M(α)` (or the projected-gradient
 //! norm) at most `tol`, see [`crate::kkt`]. A limit reached first is a
 //! [`Status`], and the point returned is feasible.

@@ -248,8 +248,9 @@ pub struct SolveArgs {
     /// Stop after this wall time (exit code 3) [default: no limit].
     #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
     pub time_limit: Option<f64>,
-    /// Memory for Q in MiB: SMO stores all of Q when its 8n² bytes fit,
-    /// otherwise it caches kernel columns within this budget.
+    /// Memory for Q in MiB: SMO in batches keeps its block of 8·n·size
+    /// bytes within it; SMO with pairs (and PG) stores all of Q when its
+    /// 8n² bytes fit, otherwise caches kernel columns within this budget.
     #[arg(
         long,
         value_name = "MB",
