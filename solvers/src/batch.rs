@@ -41,8 +41,8 @@
 //! # Memory
 //! The block takes `8·n·q` bytes, within `SmoSettings::cache_bytes`: `q`
 //! is the requested size lowered to the largest even number whose block
-//! fits (at least 4), see [`block_size`]. When it runs
-//! ([`WorkingSet`], [`batch_size`]).
+//! fits (at least 4), see [`block_size`]. Whether it runs at all:
+//! [`WorkingSet`] and [`batch_size`].
 //!
 //! # Determinism
 //! The selection sorts with ties broken by index; the sub-problem is
