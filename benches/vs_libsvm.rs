@@ -23,7 +23,11 @@
 //! relative difference of the objectives, nSV, the ratios of our median
 //! wall and CPU times to LIBSVM's, and the verifier's relative duality gap. Our L1 runs use 2
 //! threads and 1 thread (their objectives must agree to the bit: the
-//! solver is deterministic for any pool size). The L2 loss has no LIBSVM
+//! solver is deterministic for any pool size), with the default working
+//! sets (`--working-set auto`: batches where the block product applies),
+//! and once more with 2 threads and one pair per iteration
+//! (`--working-set 2`, row `l1 pairs`), so the two SMO variants are
+//! compared side by side too. The L2 loss has no LIBSVM
 //! counterpart but a precomputed kernel: for sets of at most 2000 rows its
 //! objective is compared with `svm-train -t 4 -c 1e9` on `K + I` (the L2
 //! dual's Hessian for `C = 1`; the huge bound stands in for `+∞`); its time
@@ -104,10 +108,20 @@ fn timed(program: &str, args: &[String], have_time: bool) -> Option<Timed> {
     ))
 }
 
-fn ours(data: &Path, loss: &str, threads: usize, have_time: bool) -> Option<Run> {
+/// One `svm-dual solve` run; `working_set` as `--working-set` (`auto`,
+/// or `2` for one pair per iteration).
+fn ours(
+    data: &Path,
+    loss: &str,
+    threads: usize,
+    working_set: &str,
+    have_time: bool,
+) -> Option<Run> {
     let report = std::env::temp_dir().join(format!("svm_dual_bench_{}.json", std::process::id()));
     let args: Vec<String> = vec![
         "solve".into(),
+        "--working-set".into(),
+        working_set.into(),
         "--data".into(),
         data.display().to_string(),
         "--loss".into(),
@@ -334,7 +348,7 @@ fn main() {
         sets.push(("a9a".into(), root.join("../shared/datasets/a9a")));
     }
     println!(
-        "{:<16} {:<14} {:>8} {:>8} {:>8} {:>9} {:>17} {:>9} {:>6} {:>7} {:>7} {:>9}",
+        "{:<16} {:<17} {:>8} {:>8} {:>8} {:>9} {:>17} {:>9} {:>6} {:>7} {:>7} {:>9}",
         "dataset",
         "program",
         "min s",
@@ -359,14 +373,16 @@ fn main() {
         }
         let load_before = load_average();
         let reps = if name == "a9a" { reps.min(2) } else { reps };
-        let (mut two, mut one, mut l2, mut peer) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut two, mut one, mut pairs, mut l2, mut peer) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for _ in 0..reps {
-            two.extend(ours(path, "l1", 2, have_time));
+            two.extend(ours(path, "l1", 2, "auto", have_time));
             if have_libsvm {
                 peer.extend(libsvm(path, have_time));
             }
-            one.extend(ours(path, "l1", 1, have_time));
-            l2.extend(ours(path, "l2", 2, have_time));
+            one.extend(ours(path, "l1", 1, "auto", have_time));
+            pairs.extend(ours(path, "l1", 2, "2", have_time));
+            l2.extend(ours(path, "l2", 2, "auto", have_time));
         }
         let peer_obj = peer.last().and_then(|r| r.objective);
         let peer_l2 = if have_libsvm { libsvm_l2(path) } else { None };
@@ -376,6 +392,7 @@ fn main() {
         for (label, runs, reference) in [
             ("svm-dual l1 2t", &two, peer_obj),
             ("svm-dual l1 1t", &one, peer_obj),
+            ("svm-dual l1 pairs", &pairs, peer_obj),
             ("svm-dual l2 2t", &l2, peer_l2),
             ("svm-train l1", &peer, None),
         ] {
@@ -395,7 +412,7 @@ fn main() {
                 _ => None,
             };
             println!(
-                "{:<16} {:<14} {:>8.3} {:>8.3} {:>8} {:>9} {:>17} {:>9} {:>6} {:>7} {:>7} {:>9}",
+                "{:<16} {:<17} {:>8.3} {:>8.3} {:>8} {:>9} {:>17} {:>9} {:>6} {:>7} {:>7} {:>9}",
                 name,
                 label,
                 min,
