@@ -270,34 +270,60 @@ impl Batched<'_> {
         let v: Vec<f64> = (0..self.alpha.len())
             .map(|t| -y[t] * self.grad[t])
             .collect();
-        let mut order: Vec<usize> = (0..self.alpha.len()).collect();
-        // Descending v, ties by index: a total order, so the same for any
-        // sort algorithm.
-        order.par_sort_unstable_by(|&a, &b| v[b].total_cmp(&v[a]).then(a.cmp(&b)));
-        let (mut top, mut bottom) = (0, order.len());
-        let mut chosen = Vec::with_capacity(places.len());
-        while chosen.len() < places.len() && top < bottom {
-            while top < bottom && (self.in_set[order[top]] || !self.up(order[top])) {
-                top += 1;
+        // `a` before `b` in descending v, ties by index: a total order.
+        let before = |a: &usize, b: &usize| v[*b].total_cmp(&v[*a]).then(a.cmp(b));
+        // The first `need` picks come from the first 2·need candidates of
+        // each side at most (each side loses at most `need` to the other).
+        let need = places.len();
+        let candidates = |side: &dyn Fn(usize) -> bool, reverse: bool| {
+            let order = |a: &usize, b: &usize| {
+                let o = before(a, b);
+                if reverse {
+                    o.reverse()
+                } else {
+                    o
+                }
+            };
+            let mut c: Vec<usize> = (0..self.alpha.len())
+                .filter(|&t| !self.in_set[t] && side(t))
+                .collect();
+            if c.len() > 2 * need {
+                c.select_nth_unstable_by(2 * need - 1, order);
+                c.truncate(2 * need);
             }
-            if top < bottom {
-                let t = order[top];
-                self.in_set[t] = true;
-                chosen.push(t);
-                top += 1;
-            }
-            if chosen.len() == places.len() {
+            c.sort_unstable_by(order);
+            c
+        };
+        let ups = candidates(&|t| self.up(t), false);
+        let lows = candidates(&|t| self.low(t), true);
+        // Alternately the next of each side not taken yet, as long as the
+        // up pick comes before the last low pick in the order and the low
+        // pick after the last up pick (the two ends of one sorted list
+        // walked towards each other).
+        let (mut up_at, mut low_at) = (ups.iter(), lows.iter());
+        let mut last_low: Option<usize> = None;
+        let mut chosen = Vec::with_capacity(need);
+        while chosen.len() < need {
+            let Some(&u) = up_at.by_ref().find(|&&t| !self.in_set[t]) else {
+                break;
+            };
+            if last_low.is_some_and(|l| before(&u, &l).is_ge()) {
                 break;
             }
-            while top < bottom && (self.in_set[order[bottom - 1]] || !self.low(order[bottom - 1])) {
-                bottom -= 1;
+            self.in_set[u] = true;
+            chosen.push(u);
+            if chosen.len() == need {
+                break;
             }
-            if top < bottom {
-                let t = order[bottom - 1];
-                self.in_set[t] = true;
-                chosen.push(t);
-                bottom -= 1;
+            let Some(&t) = low_at.by_ref().find(|&&t| !self.in_set[t]) else {
+                break;
+            };
+            if before(&u, &t).is_ge() {
+                break;
             }
+            self.in_set[t] = true;
+            chosen.push(t);
+            last_low = Some(t);
         }
         for (p, t) in places.zip(chosen) {
             self.members[p] = Some(t);
@@ -316,12 +342,17 @@ impl Batched<'_> {
             .map(|&p| self.members[p].unwrap_or(0))
             .collect();
         let m = vars.len();
-        // Column k of Q_BB at qbb[k·m ..]: Q[vars[r], vars[k]] for r < m.
+        // Column k of Q_BB at qbb[k·m ..]: Q[vars[r], vars[k]] for r < m,
+        // transposed from the block's rows in strips of 16 rows (contiguous
+        // writes, 16 sequential read streams).
         let mut qbb = vec![0.0; m * m];
-        for (r, &t) in vars.iter().enumerate() {
-            let row = &self.block[t * self.size..(t + 1) * self.size];
+        for (strip, ts) in vars.chunks(16).enumerate() {
+            let r0 = strip * 16;
             for (k, &p) in places.iter().enumerate() {
-                qbb[k * m + r] = row[p];
+                let out = &mut qbb[k * m + r0..k * m + r0 + ts.len()];
+                for (o, &t) in out.iter_mut().zip(ts) {
+                    *o = self.block[t * self.size + p];
+                }
             }
         }
         let p = self.problem;
