@@ -1329,6 +1329,26 @@ mod tests {
         let shifts: Vec<f64> = (0..45).map(|k| 0.125 * (k % 3) as f64).collect();
         let (ld, offset) = (50, 3);
         let all: Vec<usize> = (0..n).collect();
+        // The block of `k` against its columns, entry by entry; entries
+        // outside the block's columns left alone.
+        let check = |k: &KernelMatrix<'_>| {
+            let mut block = vec![f64::NAN; offset + n * ld];
+            k.columns_scaled(&cols, &mut block[offset..], ld, Some(&signs), &shifts);
+            for (c, (&j, &shift)) in cols.iter().zip(&shifts).enumerate() {
+                let mut col = vec![0.0; n];
+                let scale = Scale {
+                    signs: &signs,
+                    shift,
+                };
+                k.column_scaled(j, &all, &mut col, Some(scale));
+                for i in 0..n {
+                    let got = block[offset + i * ld + c];
+                    assert_eq!(got.to_bits(), col[i].to_bits(), "({i}, {j})");
+                }
+            }
+            assert!(block[..offset].iter().all(|v| v.is_nan()));
+            assert!(block[offset + 45..offset + ld].iter().all(|v| v.is_nan()));
+        };
         for kernel in [
             Kernel::Rbf { gamma: 0.3 },
             Kernel::Linear,
@@ -1338,28 +1358,7 @@ mod tests {
                 degree: 3,
             },
         ] {
-            let k = KernelMatrix::new(&features, kernel);
-            let mut block = vec![f64::NAN; offset + n * ld];
-            k.columns_scaled(&cols, &mut block[offset..], ld, Some(&signs), &shifts);
-            for (c, (&j, &shift)) in cols.iter().zip(&shifts).enumerate() {
-                let mut col = vec![0.0; n];
-                k.column_scaled(
-                    j,
-                    &all,
-                    &mut col,
-                    Some(Scale {
-                        signs: &signs,
-                        shift,
-                    }),
-                );
-                for i in 0..n {
-                    let got = block[offset + i * ld + c];
-                    assert_eq!(got.to_bits(), col[i].to_bits(), "{kernel:?} ({i}, {j})");
-                }
-            }
-            // Entries outside the block's columns are left alone.
-            assert!(block[..offset].iter().all(|v| v.is_nan()));
-            assert!(block[offset + 45..offset + ld].iter().all(|v| v.is_nan()));
+            check(&KernelMatrix::new(&features, kernel));
         }
         // Dense storage: a dense product, the same values.
         let mut values = vec![0.0; n * 40];
@@ -1371,22 +1370,7 @@ mod tests {
             n_rows: n,
             n_cols: 40,
         });
-        let k = KernelMatrix::new(&dense, Kernel::Rbf { gamma: 0.3 });
-        let mut block = vec![0.0; n * 45];
-        k.columns_scaled(&cols, &mut block, 45, Some(&signs), &shifts);
-        for (c, (&j, &shift)) in cols.iter().zip(&shifts).enumerate() {
-            let mut col = vec![0.0; n];
-            k.column_scaled(
-                j,
-                &all,
-                &mut col,
-                Some(Scale {
-                    signs: &signs,
-                    shift,
-                }),
-            );
-            assert!((0..n).all(|i| block[i * 45 + c].to_bits() == col[i].to_bits()));
-        }
+        check(&KernelMatrix::new(&dense, Kernel::Rbf { gamma: 0.3 }));
     }
 
     #[test]

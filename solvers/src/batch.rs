@@ -56,8 +56,8 @@ use crate::problem::{Equality, QpProblem};
 use crate::qmatrix::QMatrix;
 use crate::selection::{first_index, second_index, update_gradient_first_index, FirstIndex};
 use crate::settings::{SmoSettings, WorkingSet};
-use crate::smo::{initial_point, pair_step, PairVariable};
-use crate::solution::{cancelled, Progress, Solution, Status};
+use crate::smo::{initial_point, pair_step, PairVariable, Watch};
+use crate::solution::{Progress, Solution, Status};
 use rayon::prelude::*;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
@@ -198,36 +198,16 @@ impl Batched<'_> {
         start: Instant,
     ) -> (Status, u64) {
         let mut iterations: u64 = 0;
-        let mut last_report = start;
+        let mut watch = Watch::new(settings, progress, cancel, start);
         let mut round: usize = 0;
         loop {
             let violation = self.violation();
             if violation <= settings.tol {
                 return (Status::Converged, iterations);
             }
-            if settings.max_iter.is_some_and(|m| iterations >= m) {
-                return (Status::MaxIterations, iterations);
-            }
-            if cancelled(cancel) {
-                return (Status::Interrupted, iterations);
-            }
-            let now = Instant::now();
-            if settings
-                .time_limit
-                .is_some_and(|t| now.duration_since(start) >= t)
-            {
-                return (Status::TimeLimit, iterations);
-            }
-            if let Some(report) = progress {
-                if now.duration_since(last_report) >= settings.progress_interval {
-                    last_report = now;
-                    report(&Progress {
-                        iterations,
-                        max_violation: violation,
-                        active: self.alpha.len(),
-                        elapsed: now.duration_since(start),
-                    });
-                }
+            let active = self.alpha.len();
+            if let Some(limit) = watch.check(iterations, true, || (violation, active)) {
+                return (limit, iterations);
             }
             // The places refilled: all in the first round, then the older
             // half (the halves alternate).

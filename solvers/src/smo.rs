@@ -188,6 +188,73 @@ pub(crate) fn initial_point(problem: &QpProblem<'_>) -> Result<Vec<f64>, SetupEr
     }
 }
 
+/// The limits and the progress callback, checked between iterations by
+/// both SMO loops (pairs and batches).
+pub(crate) struct Watch<'a> {
+    settings: &'a SmoSettings,
+    progress: Option<&'a (dyn Fn(&Progress) + Sync)>,
+    cancel: Option<&'a AtomicBool>,
+    start: Instant,
+    last_report: Instant,
+}
+
+impl<'a> Watch<'a> {
+    pub(crate) fn new(
+        settings: &'a SmoSettings,
+        progress: Option<&'a (dyn Fn(&Progress) + Sync)>,
+        cancel: Option<&'a AtomicBool>,
+        start: Instant,
+    ) -> Self {
+        Self {
+            settings,
+            progress,
+            cancel,
+            start,
+            last_report: start,
+        }
+    }
+
+    /// The limit reached before the next iteration, if any: the iteration
+    /// limit and a cancellation always; when `timed` (reading the clock
+    /// costs, so a caller with cheap iterations asks now and then) also the
+    /// time limit, and a progress report is made when one is due, with the
+    /// violation and the active count from `state`.
+    pub(crate) fn check(
+        &mut self,
+        iterations: u64,
+        timed: bool,
+        state: impl FnOnce() -> (f64, usize),
+    ) -> Option<Status> {
+        if self.settings.max_iter.is_some_and(|m| iterations >= m) {
+            return Some(Status::MaxIterations);
+        }
+        if cancelled(self.cancel) {
+            return Some(Status::Interrupted);
+        }
+        if !timed {
+            return None;
+        }
+        let now = Instant::now();
+        let elapsed = now.duration_since(self.start);
+        if self.settings.time_limit.is_some_and(|t| elapsed >= t) {
+            return Some(Status::TimeLimit);
+        }
+        if let Some(report) = self.progress {
+            if now.duration_since(self.last_report) >= self.settings.progress_interval {
+                self.last_report = now;
+                let (max_violation, active) = state();
+                report(&Progress {
+                    iterations,
+                    max_violation,
+                    active,
+                    elapsed,
+                });
+            }
+        }
+        None
+    }
+}
+
 /// One variable of an SMO pair step, as [`pair_step`] needs it.
 pub(crate) struct PairVariable {
     pub alpha: f64,
@@ -347,33 +414,12 @@ impl<'a> Smo<'a> {
         let shrink_every = self.n.clamp(1, 1000) as u64;
         let mut counter = shrink_every;
         let mut iterations: u64 = 0;
-        let mut last_report = start;
+        let mut watch = Watch::new(settings, progress, cancel, start);
         let status = loop {
-            if settings.max_iter.is_some_and(|m| iterations >= m) {
-                break Status::MaxIterations;
-            }
-            if cancelled(cancel) {
-                break Status::Interrupted;
-            }
-            if iterations.is_multiple_of(16) {
-                let now = Instant::now();
-                if settings
-                    .time_limit
-                    .is_some_and(|t| now.duration_since(start) >= t)
-                {
-                    break Status::TimeLimit;
-                }
-                if let Some(report) = progress {
-                    if now.duration_since(last_report) >= settings.progress_interval {
-                        last_report = now;
-                        report(&Progress {
-                            iterations,
-                            max_violation: self.violation(),
-                            active: self.active,
-                            elapsed: now.duration_since(start),
-                        });
-                    }
-                }
+            let timed = iterations.is_multiple_of(16);
+            if let Some(limit) = watch.check(iterations, timed, || (self.violation(), self.active))
+            {
+                break limit;
             }
             counter -= 1;
             if counter == 0 {
