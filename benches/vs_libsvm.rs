@@ -2,8 +2,10 @@
 //! side on the same data and parameters (issue 4).
 //!
 //! Run with `cargo bench --bench vs_libsvm` (arguments after `--`:
-//! `quick` skips a9a, `reps=N` sets the repetitions, default 3 — a9a runs
-//! `min(N, 2)` times —, `only=NAME` runs one dataset (e.g. `only=a9a`),
+//! `quick` skips a9a and the synthetic sparse set, `reps=N` sets the
+//! repetitions, default 3 — a9a runs `min(N, 2)` times —, `only=NAME` runs
+//! one dataset (e.g. `only=a9a`), `dense_n=N` and `sparse_n=N` the rows of
+//! the synthetic sets (default 4000 and 20 000),
 //! `json=PATH` where the JSON goes, default
 //! `$TMPDIR/svm_dual_vs_libsvm.json`). `svm-train` (Debian:
 //! `libsvm-tools`) and `/usr/bin/time` are optional: without them the peer
@@ -34,9 +36,11 @@
 //! ratio is not shown (the peer then reads an `n²` file).
 //!
 //! Datasets: heart_scale, svmguide1, a1a (`datasets/`), a9a
-//! (`../shared/datasets/`, skipped when missing) and a seeded synthetic
+//! (`../shared/datasets/`, skipped when missing), a seeded synthetic
 //! dense set (two Gaussian classes in 10 dimensions, 4000 rows, 5 % of the
-//! labels flipped). The machine's load average is printed with each
+//! labels flipped) and a seeded synthetic sparse set (20 000 rows of 15
+//! binary features out of 200 with skewed popularity, labels from a hidden
+//! linear rule with noise, 5 % flipped). The machine's load average is printed with each
 //! dataset: timings on a shared machine are only comparable side by side.
 
 use serde_json::{json, Value};
@@ -293,6 +297,35 @@ fn synthetic(n: usize, d: usize, seed: u64) -> PathBuf {
     path
 }
 
+/// Writes the synthetic sparse set (LIBSVM format) and returns its path:
+/// `n` rows of `k` binary features out of `d`, drawn with a skewed
+/// popularity (index `⌊d·u²⌋`, so low indices are common and high ones
+/// rare, as in one-hot data like a9a); labels from a hidden linear rule
+/// with Gaussian weights plus noise, 5 % flipped.
+fn synthetic_sparse(n: usize, d: usize, k: usize, seed: u64) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("svm_dual_bench_sparse_{n}x{d}x{k}_{seed}"));
+    let mut rng = Rng(seed);
+    let w: Vec<f64> = (0..d).map(|_| rng.normal()).collect();
+    let mut text = String::new();
+    for _ in 0..n {
+        let mut idx: Vec<usize> = (0..k)
+            .map(|_| ((d as f64) * rng.uniform().powi(2)) as usize % d)
+            .collect();
+        idx.sort_unstable();
+        idx.dedup();
+        let score: f64 = idx.iter().map(|&l| w[l]).sum::<f64>() + 0.5 * rng.normal();
+        let flipped = rng.uniform() < 0.05;
+        let label = if (score > 0.0) != flipped { "+1" } else { "-1" };
+        text.push_str(label);
+        for l in idx {
+            text.push_str(&format!(" {}:1", l + 1));
+        }
+        text.push('\n');
+    }
+    std::fs::write(&path, text).expect("writing the synthetic set");
+    path
+}
+
 fn fmt_opt<T: std::fmt::Display>(v: Option<T>) -> String {
     v.map_or_else(|| "-".into(), |v| v.to_string())
 }
@@ -343,8 +376,19 @@ fn main() {
         .iter()
         .map(|s| (s.to_string(), root.join("datasets").join(s)))
         .collect();
-    sets.push(("synthetic-dense".into(), synthetic(4000, 10, 20_241_126)));
+    let size = |name: &str, default: usize| {
+        args.iter()
+            .find_map(|a| a.strip_prefix(name)?.parse().ok())
+            .unwrap_or(default)
+    };
+    let dense_n = size("dense_n=", 4000);
+    sets.push(("synthetic-dense".into(), synthetic(dense_n, 10, 20_241_126)));
     if !quick {
+        let sparse_n = size("sparse_n=", 20_000);
+        sets.push((
+            "synthetic-sparse".into(),
+            synthetic_sparse(sparse_n, 200, 15, 20_261_127),
+        ));
         sets.push(("a9a".into(), root.join("../shared/datasets/a9a")));
     }
     println!(
