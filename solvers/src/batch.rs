@@ -25,6 +25,11 @@
 //!    start) or after `100·|B|` steps.
 //! 5. **Updates** `G ← G + Q_{:B} Δα_B`, one pass over the block's rows.
 //!
+//! A step too small to change the iterate in floating point ends the
+//! sub-problem (the same pair would be chosen again); two rounds in a row
+//! in which nothing moved end the solve with [`Status::Stalled`], the
+//! point reached feasible and its gradient exact.
+//!
 //! `B` always contains a maximal violating pair (the largest `vₜ` in
 //! `I_up` and the smallest in `I_low`, or they were kept from the round
 //! before), so while the violation exceeds `tol` the sub-problem's first
@@ -200,6 +205,7 @@ impl Batched<'_> {
         let mut iterations: u64 = 0;
         let mut watch = Watch::new(settings, progress, cancel, start);
         let mut round: usize = 0;
+        let mut idle = 0;
         loop {
             let violation = self.violation();
             if violation <= settings.tol {
@@ -228,10 +234,20 @@ impl Batched<'_> {
             let ld = self.size;
             self.q.columns(&cols, &mut self.block[places.start..], ld);
             let budget = settings.max_iter.map(|m| m - iterations);
-            let (steps, bounded) = self.solve_subproblem(settings.tol, budget);
-            iterations += steps;
-            if !bounded {
-                return (Status::Unbounded, iterations);
+            let round_end = self.solve_subproblem(settings.tol, budget);
+            iterations += round_end.steps;
+            match round_end.outcome {
+                Outcome::Unbounded => return (Status::Unbounded, iterations),
+                Outcome::Moved => idle = 0,
+                Outcome::Idle => {
+                    // Nothing moved in floating point; with both halves
+                    // refreshed and still nothing, the next rounds would
+                    // repeat this one.
+                    idle += 1;
+                    if idle == 2 {
+                        return (Status::Stalled, iterations);
+                    }
+                }
             }
         }
     }
@@ -311,9 +327,8 @@ impl Batched<'_> {
     }
 
     /// Pair steps with WSS3 on the working set, then the gradient update of
-    /// all variables. Returns the steps taken and whether the objective was
-    /// bounded along every step's direction.
-    fn solve_subproblem(&mut self, tol: f64, budget: Option<u64>) -> (u64, bool) {
+    /// all variables.
+    fn solve_subproblem(&mut self, tol: f64, budget: Option<u64>) -> RoundEnd {
         let places: Vec<usize> = (0..self.size)
             .filter(|&p| self.members[p].is_some())
             .collect();
@@ -387,6 +402,11 @@ impl Batched<'_> {
                 break;
             };
             let (di, dj) = (new_i - alpha[i], new_j - alpha[j]);
+            if di == 0.0 && dj == 0.0 {
+                // The step is below the iterate's rounding: the state, and
+                // so the next selection, would not change.
+                break;
+            }
             alpha[i] = new_i;
             alpha[j] = new_j;
             for k in [i, j] {
@@ -406,7 +426,14 @@ impl Batched<'_> {
             self.alpha[t] = alpha[k];
         }
         add_block_product(&mut self.grad, &self.block, self.size, &delta);
-        (steps, bounded)
+        let outcome = if !bounded {
+            Outcome::Unbounded
+        } else if delta.iter().all(|&d| d == 0.0) {
+            Outcome::Idle
+        } else {
+            Outcome::Moved
+        };
+        RoundEnd { steps, outcome }
     }
 
     fn finish(self, status: Status, iterations: u64, start: Instant) -> Solution {
@@ -419,6 +446,22 @@ impl Batched<'_> {
             start,
         )
     }
+}
+
+/// How a round's sub-problem ended.
+struct RoundEnd {
+    /// Pair steps taken.
+    steps: u64,
+    outcome: Outcome,
+}
+
+enum Outcome {
+    /// Some variable moved.
+    Moved,
+    /// No variable moved: every step was below the iterate's rounding.
+    Idle,
+    /// The objective is unbounded along a step's direction.
+    Unbounded,
 }
 
 /// `G ← G + B w` for the row-major `n × size` block `B`, in parallel over

@@ -148,6 +148,37 @@ fn a_warm_start_from_the_optimum_stops_at_once() {
 }
 
 #[test]
+fn steps_below_the_rounding_end_with_stalled_not_a_loop() {
+    // α = 3·2⁵⁶ (inside [2⁵⁷, 2⁵⁸): ulp 32), Q = I, G = (−32, 0, …): the
+    // maximal violating pair asks for t = 16, half an ulp either way, so
+    // no variable can move (ties round to the even 3·2⁵⁶) while the
+    // violation stays 32.
+    let n = 8;
+    let big = 3.0 * 2f64.powi(56);
+    let mut identity = vec![0.0; n * n];
+    identity.iter_mut().step_by(n + 1).for_each(|d| *d = 1.0);
+    let q = DenseQ::new(n, identity).unwrap();
+    let y: Vec<f64> = (0..n)
+        .map(|i| if i % 2 == 0 { 1.0 } else { -1.0 })
+        .collect();
+    let mut p = vec![-big; n];
+    p[0] -= 32.0;
+    let (lower, upper, start) = (vec![0.0; n], vec![f64::INFINITY; n], vec![big; n]);
+    let problem = QpProblem {
+        initial: Some(&start),
+        ..svc_problem(&p, &y, &lower, &upper)
+    };
+    let settings = SmoSettings {
+        max_iter: Some(100_000),
+        ..batched(4, 1e-3)
+    };
+    let sol = solve_smo(&q, &problem, &settings, None).unwrap();
+    assert_eq!(sol.status, Status::Stalled);
+    assert_eq!(sol.alpha, start);
+    assert_eq!(sol.max_violation, 32.0);
+}
+
+#[test]
 fn limits_end_batched_smo_with_a_feasible_point() {
     let (q, y, upper) = svm(false);
     let n = q.dim();
