@@ -200,9 +200,9 @@ pub enum ReportStatus {
     /// and certified.
     Interrupted,
     /// The solver could make no further progress in floating point before
-    /// its tolerance (the interior-point solver; batched SMO, when its
-    /// steps fall below the iterate's rounding); the point reached is
-    /// reported and certified.
+    /// its tolerance (the interior-point solver; SMO, when its steps fall
+    /// below the iterate's rounding); the point reached is reported and
+    /// certified.
     Stalled,
 }
 

@@ -20,6 +20,10 @@
 //! batched working sets ([`crate::batch`]) when the settings ask for
 //! batches or [`crate::WorkingSet::Auto`] picks them.
 //!
+//! Steps too small to change the iterate in floating point leave the
+//! selection as it was; after two shrinking periods of them the solve ends
+//! with [`Status::Stalled`].
+//!
 //! Stopping: the maximal violation `m(α) − M(α)` (or the projected-gradient
 //! norm) at most `tol`, see [`crate::kkt`]. A limit reached first is a
 //! [`Status`], and the point returned is feasible.
@@ -413,6 +417,7 @@ impl<'a> Smo<'a> {
     ) -> (Status, u64) {
         let shrink_every = self.n.clamp(1, 1000) as u64;
         let mut counter = shrink_every;
+        let mut idle: u64 = 0;
         let mut iterations: u64 = 0;
         let mut watch = Watch::new(settings, progress, cancel, start);
         let status = loop {
@@ -443,13 +448,28 @@ impl<'a> Smo<'a> {
             if iterations == settings.cache_warmup {
                 self.cache.raise_budget(settings.cache_bytes);
             }
-            let bounded = match selection {
-                Selection::Pair(i, j) => self.step_pair(i, j),
-                Selection::Single(i) => self.step_single(i),
+            let (bounded, moved) = match selection {
+                Selection::Pair(i, j) => {
+                    let before = (self.alpha[i], self.alpha[j]);
+                    let bounded = self.step_pair(i, j);
+                    (bounded, before != (self.alpha[i], self.alpha[j]))
+                }
+                Selection::Single(i) => {
+                    let before = self.alpha[i];
+                    let bounded = self.step_single(i);
+                    (bounded, before != self.alpha[i])
+                }
                 Selection::Optimal => unreachable!("handled above"),
             };
             if !bounded {
                 break Status::Unbounded;
+            }
+            // Steps below the iterate's rounding leave the state, and so the
+            // selection, as they were; through two shrinking periods of
+            // them nothing else will happen either.
+            idle = if moved { 0 } else { idle + 1 };
+            if idle > 2 * shrink_every {
+                break Status::Stalled;
             }
         };
         if self.active < self.n {

@@ -31,9 +31,9 @@ pub enum Status {
     Interrupted,
     /// The method could make no further progress in floating point before
     /// reaching its tolerance (the interior-point solver's steps vanished,
-    /// or it ran its internal iteration cap; batched SMO's steps fell below
-    /// the iterate's rounding for two rounds); the point returned is
-    /// feasible.
+    /// or it ran its internal iteration cap; SMO's steps fell below the
+    /// iterate's rounding: two rounds of batches, two shrinking periods of
+    /// pairs); the point returned is feasible.
     Stalled,
 }
 

@@ -168,14 +168,18 @@ fn steps_below_the_rounding_end_with_stalled_not_a_loop() {
         initial: Some(&start),
         ..svc_problem(&p, &y, &lower, &upper)
     };
-    let settings = SmoSettings {
-        max_iter: Some(100_000),
-        ..batched(4, 1e-3)
-    };
-    let sol = solve_smo(&q, &problem, &settings, None).unwrap();
-    assert_eq!(sol.status, Status::Stalled);
-    assert_eq!(sol.alpha, start);
-    assert_eq!(sol.max_violation, 32.0);
+    // Batches and pairs alike (with max_iter, so that a solver that
+    // loops fails the test instead of hanging it).
+    for size in [4, 2] {
+        let settings = SmoSettings {
+            max_iter: Some(100_000),
+            ..batched(size, 1e-3)
+        };
+        let sol = solve_smo(&q, &problem, &settings, None).unwrap();
+        assert_eq!(sol.status, Status::Stalled, "working set {size}");
+        assert_eq!(sol.alpha, start);
+        assert_eq!(sol.max_violation, 32.0);
+    }
 }
 
 #[test]
