@@ -22,7 +22,9 @@
 //!   not worth timing); timed are PG's sub-problem, the exact projection
 //!   onto `{yᵀα = 0, 0 ≤ α ≤ C}` (`projection::project`, n = 10⁴ and 10⁵),
 //!   and a whole SMO solve limited to 200 iterations on a1a (columns from
-//!   the cache, selection and updates together).
+//!   the cache, selection and updates together), once with one pair per
+//!   iteration and once in batches of 256 (`solvers::batch`: block of
+//!   columns, sub-problem, gradient pass).
 //! - `cd_pass`: one pass of dual coordinate descent on a1a (L1 loss, no
 //!   bias).
 
@@ -34,7 +36,7 @@ use svm_dual::kernel::{Kernel, KernelMatrix};
 use svm_dual::solvers::rng::SplitMix64;
 use svm_dual::solvers::selection::{first_index, second_index, update_gradient};
 use svm_dual::solvers::{
-    projection, solve_cd, solve_smo, CdBias, CdProblem, CdSettings, CsrRef, SmoSettings,
+    projection, solve_cd, solve_smo, CdBias, CdProblem, CdSettings, CsrRef, SmoSettings, WorkingSet,
 };
 use svm_dual::train::default_gamma;
 
@@ -216,10 +218,20 @@ fn subproblem(c: &mut Criterion) {
     let problem = dual.problem(None);
     let settings = SmoSettings {
         max_iter: Some(200),
+        working_set: WorkingSet::Pairs,
         ..SmoSettings::default()
     };
     group.bench_function("smo_200_iterations_a1a", |b| {
         b.iter(|| black_box(solve_smo(&q, &problem, &settings, None).expect("valid")))
+    });
+    // Batches of 256: the block of columns formed once per round, the
+    // sub-problem's pair steps and the gradient pass.
+    let batched = SmoSettings {
+        working_set: WorkingSet::Batched(256),
+        ..settings
+    };
+    group.bench_function("batched_smo_200_steps_a1a", |b| {
+        b.iter(|| black_box(solve_smo(&q, &problem, &batched, None).expect("valid")))
     });
     group.finish();
 }
