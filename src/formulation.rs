@@ -260,10 +260,13 @@ impl QMatrix for DualHessian<'_> {
         self.kernel.block_product(size)
     }
 
-    /// The block through [`KernelMatrix::columns_scaled`]: one sparse ×
-    /// dense product for sparse data, the same values as
-    /// [`QMatrix::column`] to the bit.
+    /// The block through [`KernelMatrix::columns_scaled`] (one matrix
+    /// product, the same values as [`QMatrix::column`] to the bit) when it
+    /// applies, else column by column.
     fn columns(&self, cols: &[usize], out: &mut [f64], ld: usize) {
+        if !self.kernel.block_product(cols.len()) {
+            return solvers::qmatrix::columns_one_by_one(self, cols, out, ld);
+        }
         let shifts: Vec<f64> = cols.iter().map(|&j| self.shift[j]).collect();
         self.kernel
             .columns_scaled(cols, out, ld, Some(self.y), &shifts);

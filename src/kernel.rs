@@ -705,16 +705,17 @@ impl<'a> KernelMatrix<'a> {
     /// `out[i·ld + k] = sᵢ s_{cols[k]} K[i, cols[k]]` (+ the shift when
     /// `i = cols[k]`).
     ///
-    /// When the dense `d × m` matrix `B` of the columns' rows is small
-    /// enough ([`KernelMatrix::block_product`]) the block is one matrix
-    /// product: each row `xᵢ` of `X` gives its `m` dot products as
+    /// One matrix product, for a dense `d × m` matrix `B` of the columns'
+    /// rows small enough ([`KernelMatrix::block_product`]; panics
+    /// otherwise — `DualHessian` then forms the columns one by one): each
+    /// row `xᵢ` of `X` gives its `m` dot products as
     /// `Σ_{l ∈ xᵢ} xᵢₗ B[l, :]` (over its non-zeros for sparse rows, all
     /// `d` entries for dense ones) — contiguous adds held in registers by
     /// tiles — followed by the kernel map and the scale, in parallel over
     /// fixed blocks of rows. Each dot product adds the same products in the
     /// same (increasing feature) order as [`KernelMatrix::column`] (any
     /// other terms are exact zeros), so the block equals the columns to the
-    /// bit. Otherwise the columns are computed one by one and transposed.
+    /// bit.
     pub fn columns_scaled(
         &self,
         cols: &[usize],
@@ -735,29 +736,10 @@ impl<'a> KernelMatrix<'a> {
             return;
         }
         let d = self.features.n_cols();
-        if !self.block_product(m) {
-            let rows: Vec<usize> = (0..n).collect();
-            let mut by_columns = vec![0.0; m * n];
-            by_columns
-                .par_chunks_mut(n)
-                .zip(cols.par_iter().zip(shifts))
-                .for_each(|(col, (&j, &shift))| {
-                    let scale = signs.map(|signs| Scale { signs, shift });
-                    self.column_scaled(j, &rows, col, scale);
-                    if signs.is_none() && shift != 0.0 {
-                        col[j] += shift;
-                    }
-                });
-            out.par_chunks_mut(ld)
-                .take(n)
-                .enumerate()
-                .for_each(|(i, row)| {
-                    for (k, o) in row[..m].iter_mut().enumerate() {
-                        *o = by_columns[k * n + i];
-                    }
-                });
-            return;
-        };
+        assert!(
+            self.block_product(m),
+            "the d × m matrix of the columns' rows exceeds BLOCK_PRODUCT_BYTES"
+        );
         // Dense rows are sparse rows with every index.
         let every: Vec<u32> = match self.features {
             Features::Dense(_) => (0..d as u32).collect(),

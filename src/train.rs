@@ -244,9 +244,9 @@ pub fn train_controlled(
     }
     let problem = dual.problem(control.initial);
     // SMO in batches forms its columns as blocks from the data (see
-    // `solvers::batch`): measured faster than over a stored Q on a1a
-    // (solve 0.012 s against 0.037 s) and svmguide1 (0.17 s against
-    // 0.19 s), so Q is stored only for pair SMO and PG.
+    // `solvers::batch`): measured faster than pairs over a stored Q on a1a
+    // (solve 0.012 s against 0.035 s) and svmguide1 (0.091 s against
+    // 0.182 s), so Q is stored only for pair SMO and PG.
     let batched = solver == SolverKind::Smo
         && solvers::batch::batch_size(&q, &problem, &options.smo).is_some();
     let dense = match (solver, options.kernel) {

@@ -172,22 +172,10 @@ struct Batched<'a> {
 }
 
 impl Batched<'_> {
-    fn up(&self, t: usize) -> bool {
-        let (a, y) = (self.alpha[t], self.eq.signs[t]);
-        if y > 0.0 {
-            a < self.problem.upper[t]
-        } else {
-            a > self.problem.lower[t]
-        }
-    }
-
-    fn low(&self, t: usize) -> bool {
-        let (a, y) = (self.alpha[t], self.eq.signs[t]);
-        if y > 0.0 {
-            a > self.problem.lower[t]
-        } else {
-            a < self.problem.upper[t]
-        }
+    /// Whether `t` is in `I_up` and in `I_low`.
+    fn sides(&self, t: usize) -> (bool, bool) {
+        let p = self.problem;
+        kkt::sides(self.alpha[t], self.eq.signs[t], p.lower[t], p.upper[t])
     }
 
     fn violation(&self) -> f64 {
@@ -290,8 +278,8 @@ impl Batched<'_> {
             c.sort_unstable_by(order);
             c
         };
-        let ups = candidates(&|t| self.up(t), false);
-        let lows = candidates(&|t| self.low(t), true);
+        let ups = candidates(&|t| self.sides(t).0, false);
+        let lows = candidates(&|t| self.sides(t).1, true);
         // Alternately the next of each side not taken yet, as long as the
         // up pick comes before the last low pick in the order and the low
         // pick after the last up pick (the two ends of one sorted list
@@ -329,13 +317,12 @@ impl Batched<'_> {
     /// Pair steps with WSS3 on the working set, then the gradient update of
     /// all variables.
     fn solve_subproblem(&mut self, tol: f64, budget: Option<u64>) -> RoundEnd {
-        let places: Vec<usize> = (0..self.size)
-            .filter(|&p| self.members[p].is_some())
-            .collect();
-        let vars: Vec<usize> = places
+        let (places, vars): (Vec<usize>, Vec<usize>) = self
+            .members
             .iter()
-            .map(|&p| self.members[p].unwrap_or(0))
-            .collect();
+            .enumerate()
+            .filter_map(|(p, &t)| Some((p, t?)))
+            .unzip();
         let m = vars.len();
         // Column k of Q_BB at qbb[k·m ..]: Q[vars[r], vars[k]] for r < m,
         // transposed from the block's rows in strips of 16 rows (contiguous
@@ -358,17 +345,8 @@ impl Batched<'_> {
         let start: Vec<f64> = vars.iter().map(|&t| self.alpha[t]).collect();
         let mut alpha = start.clone();
         let mut grad: Vec<f64> = vars.iter().map(|&t| self.grad[t]).collect();
-        let side = |a: f64, k: usize, up: bool| {
-            let below = a < upper[k];
-            let above = a > lower[k];
-            if (y[k] > 0.0) == up {
-                below
-            } else {
-                above
-            }
-        };
-        let mut up: Vec<bool> = (0..m).map(|k| side(alpha[k], k, true)).collect();
-        let mut low: Vec<bool> = (0..m).map(|k| side(alpha[k], k, false)).collect();
+        let side = |k: usize, a: f64| kkt::sides(a, y[k], lower[k], upper[k]);
+        let (mut up, mut low): (Vec<bool>, Vec<bool>) = (0..m).map(|k| side(k, alpha[k])).unzip();
         let limit = budget.map_or(100 * m as u64, |b| b.min(100 * m as u64));
         let mut local_tol = f64::INFINITY;
         let mut steps = 0;
@@ -410,8 +388,7 @@ impl Batched<'_> {
             alpha[i] = new_i;
             alpha[j] = new_j;
             for k in [i, j] {
-                up[k] = side(alpha[k], k, true);
-                low[k] = side(alpha[k], k, false);
+                (up[k], low[k]) = side(k, alpha[k]);
             }
             let (qi, qj) = (&qbb[i * m..(i + 1) * m], &qbb[j * m..(j + 1) * m]);
             next = Some(update_gradient_first_index(

@@ -8,6 +8,19 @@
 
 use crate::problem::QpProblem;
 
+/// Whether a variable at `alpha` with sign `sign` and box
+/// `[lower, upper]` is in `I_up` (it can move along `+sign`) and in `I_low`
+/// (along `−sign`).
+#[inline]
+pub fn sides(alpha: f64, sign: f64, lower: f64, upper: f64) -> (bool, bool) {
+    let (below_upper, above_lower) = (alpha < upper, alpha > lower);
+    if sign > 0.0 {
+        (below_upper, above_lower)
+    } else {
+        (above_lower, below_upper)
+    }
+}
+
 /// `m(α) − M(α)` with `m = max { −yᵢGᵢ : i ∈ I_up }` and
 /// `M = min { −yᵢGᵢ : i ∈ I_low }`, clamped at zero (zero when a set is
 /// empty).
@@ -21,13 +34,7 @@ pub fn maximal_violating_pair(
     let (mut m, mut big_m) = (f64::NEG_INFINITY, f64::INFINITY);
     for i in 0..alpha.len() {
         let v = -signs[i] * gradient[i];
-        let below_upper = alpha[i] < upper[i];
-        let above_lower = alpha[i] > lower[i];
-        let (up, low) = if signs[i] > 0.0 {
-            (below_upper, above_lower)
-        } else {
-            (above_lower, below_upper)
-        };
+        let (up, low) = sides(alpha[i], signs[i], lower[i], upper[i]);
         if up {
             m = m.max(v);
         }

@@ -50,27 +50,7 @@ pub trait QMatrix: Sync {
     /// parallel) and transposes; implementations that can form a block of
     /// columns as one matrix product should override it.
     fn columns(&self, cols: &[usize], out: &mut [f64], ld: usize) {
-        let n = self.dim();
-        let m = cols.len();
-        assert!(m <= ld, "the stride must hold a row of the block");
-        assert!(
-            n == 0 || out.len() >= (n - 1) * ld + m,
-            "out must hold n rows of the block"
-        );
-        let rows: Vec<usize> = (0..n).collect();
-        let mut by_columns = vec![0.0; m * n];
-        by_columns
-            .par_chunks_mut(n.max(1))
-            .zip(cols)
-            .for_each(|(col, &j)| self.column(j, &rows, col));
-        out.par_chunks_mut(ld)
-            .take(n)
-            .enumerate()
-            .for_each(|(i, row)| {
-                for (k, o) in row[..m].iter_mut().enumerate() {
-                    *o = by_columns[k * n + i];
-                }
-            });
+        columns_one_by_one(self, cols, out, ld);
     }
 
     /// Writes `out = Q v` (both of length `n`).
@@ -146,6 +126,34 @@ impl QMatrix for DenseQ {
             *o = row.iter().zip(v).map(|(a, b)| a * b).sum();
         });
     }
+}
+
+/// [`QMatrix::columns`] by one [`QMatrix::column`] per column (in
+/// parallel) over all rows, then transposed into the row-major block: the
+/// default, and the fallback of implementations whose block product does
+/// not apply to every case.
+pub fn columns_one_by_one<Q: QMatrix + ?Sized>(q: &Q, cols: &[usize], out: &mut [f64], ld: usize) {
+    let n = q.dim();
+    let m = cols.len();
+    assert!(m <= ld, "the stride must hold a row of the block");
+    assert!(
+        n == 0 || out.len() >= (n - 1) * ld + m,
+        "out must hold n rows of the block"
+    );
+    let rows: Vec<usize> = (0..n).collect();
+    let mut by_columns = vec![0.0; m * n];
+    by_columns
+        .par_chunks_mut(n.max(1))
+        .zip(cols)
+        .for_each(|(col, &j)| q.column(j, &rows, col));
+    out.par_chunks_mut(ld)
+        .take(n)
+        .enumerate()
+        .for_each(|(i, row)| {
+            for (k, o) in row[..m].iter_mut().enumerate() {
+                *o = by_columns[k * n + i];
+            }
+        });
 }
 
 /// `Q`'s diagonal, checked finite and non-negative (as a positive
