@@ -124,7 +124,7 @@ fn kernel_column(c: &mut Criterion) {
         let mut block = vec![0.0; n * 256];
         group.bench_function(BenchmarkId::new("rbf block of 128", name), |b| {
             b.iter(|| {
-                k.columns_scaled(&cols, &mut block, 256, None, &shifts);
+                k.columns_scaled(&cols, &rows, &mut block, 256, None, &shifts);
                 black_box(block[0])
             })
         });

@@ -263,13 +263,13 @@ impl QMatrix for DualHessian<'_> {
     /// The block through [`KernelMatrix::columns_scaled`] (one matrix
     /// product, the same values as [`QMatrix::column`] to the bit) when it
     /// applies, else column by column.
-    fn columns(&self, cols: &[usize], out: &mut [f64], ld: usize) {
+    fn columns(&self, cols: &[usize], rows: &[usize], out: &mut [f64], ld: usize) {
         if !self.kernel.block_product(cols.len()) {
-            return solvers::qmatrix::columns_one_by_one(self, cols, out, ld);
+            return solvers::qmatrix::columns_one_by_one(self, cols, rows, out, ld);
         }
         let shifts: Vec<f64> = cols.iter().map(|&j| self.shift[j]).collect();
         self.kernel
-            .columns_scaled(cols, out, ld, Some(self.y), &shifts);
+            .columns_scaled(cols, rows, out, ld, Some(self.y), &shifts);
     }
 
     /// `Qv = Y·K·(Y·v) + D·v`. For the linear kernel `K(Yv) = X(Xᵀ(Yv))`

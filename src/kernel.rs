@@ -358,7 +358,8 @@ struct BlockRows<'a> {
     sq_cols: &'a [f64],
     signs: Option<&'a [f64]>,
     col_signs: Option<&'a [f64]>,
-    rows: std::ops::Range<usize>,
+    /// The rows of `X`, one per row of `out`.
+    rows: &'a [usize],
     out: &'a mut [f64],
     ld: usize,
     m: usize,
@@ -367,9 +368,9 @@ struct BlockRows<'a> {
 impl crate::linalg::SimdLoop for BlockRows<'_> {
     #[inline(always)]
     fn run(self) {
-        let (m, lo) = (self.m, self.rows.start);
-        for i in self.rows {
-            let row = &mut self.out[(i - lo) * self.ld..(i - lo) * self.ld + m];
+        let m = self.m;
+        for (r, &i) in self.rows.iter().enumerate() {
+            let row = &mut self.out[r * self.ld..r * self.ld + m];
             let (indices, values) = entries(self.features.row(i), self.every);
             // Tiles of TILE dot products summed in registers over the
             // row's non-zeros, then stored once; the last partial tile in
@@ -698,12 +699,12 @@ impl<'a> KernelMatrix<'a> {
         self.column_by_rows(j, rows, out, scale);
     }
 
-    /// Columns `cols` of the kernel matrix, scaled like
+    /// Columns `cols` of the kernel matrix on the rows `rows`, scaled like
     /// [`KernelMatrix::column_scaled`] (`scale.shift` unused: `shifts[k]` is
     /// added on the diagonal entry of column `cols[k]`), as a row-major
-    /// `n × cols.len()` block with row stride `ld`:
-    /// `out[i·ld + k] = sᵢ s_{cols[k]} K[i, cols[k]]` (+ the shift when
-    /// `i = cols[k]`).
+    /// `rows.len() × cols.len()` block with row stride `ld`:
+    /// `out[r·ld + k] = sᵢ s_{cols[k]} K[i, cols[k]]` for `i = rows[r]`
+    /// (+ the shift when `i = cols[k]`).
     ///
     /// One matrix product, for a dense `d × m` matrix `B` of the columns'
     /// rows small enough ([`KernelMatrix::block_product`]; panics
@@ -715,24 +716,24 @@ impl<'a> KernelMatrix<'a> {
     /// fixed blocks of rows. Each dot product adds the same products in the
     /// same (increasing feature) order as [`KernelMatrix::column`] (any
     /// other terms are exact zeros), so the block equals the columns to the
-    /// bit.
+    /// bit; the cost is proportional to the rows asked for.
     pub fn columns_scaled(
         &self,
         cols: &[usize],
+        rows: &[usize],
         out: &mut [f64],
         ld: usize,
         signs: Option<&[f64]>,
         shifts: &[f64],
     ) {
-        let n = self.dim();
         let m = cols.len();
         assert!(m <= ld, "the stride must hold a row of the block");
         assert_eq!(shifts.len(), m, "one shift per column");
         assert!(
-            n == 0 || out.len() >= (n - 1) * ld + m,
-            "out must hold n rows of the block"
+            rows.is_empty() || out.len() >= (rows.len() - 1) * ld + m,
+            "out must hold a block row per row"
         );
-        if m == 0 || n == 0 {
+        if m == 0 || rows.is_empty() {
             return;
         }
         let d = self.features.n_cols();
@@ -754,14 +755,12 @@ impl<'a> KernelMatrix<'a> {
         }
         let sq_cols: Vec<f64> = cols.iter().map(|&j| self.sq_norms[j]).collect();
         let col_signs: Option<Vec<f64>> = signs.map(|s| cols.iter().map(|&j| s[j]).collect());
-        // The diagonal entries, by row.
+        // The diagonal entries: the block's columns by row of `X`.
         let mut diagonal: Vec<(usize, usize)> = cols.iter().copied().zip(0..m).collect();
         diagonal.sort_unstable();
         out.par_chunks_mut(BLOCK_ROWS * ld)
-            .enumerate()
-            .for_each(|(c, chunk)| {
-                let lo = c * BLOCK_ROWS;
-                let hi = (lo + BLOCK_ROWS).min(n);
+            .zip(rows.par_chunks(BLOCK_ROWS))
+            .for_each(|(chunk, rows)| {
                 crate::linalg::simd(BlockRows {
                     kernel: self.kernel,
                     features: self.features,
@@ -771,14 +770,16 @@ impl<'a> KernelMatrix<'a> {
                     sq_cols: &sq_cols,
                     signs,
                     col_signs: col_signs.as_deref(),
-                    rows: lo..hi,
+                    rows,
                     out: chunk,
                     ld,
                     m,
                 });
-                let first = diagonal.partition_point(|&(i, _)| i < lo);
-                for &(i, k) in diagonal[first..].iter().take_while(|&&(i, _)| i < hi) {
-                    chunk[(i - lo) * ld + k] += shifts[k];
+                for (r, &i) in rows.iter().enumerate() {
+                    let first = diagonal.partition_point(|&(c, _)| c < i);
+                    for &(_, k) in diagonal[first..].iter().take_while(|&&(c, _)| c == i) {
+                        chunk[r * ld + k] += shifts[k];
+                    }
                 }
             });
     }
@@ -1311,25 +1312,34 @@ mod tests {
         let shifts: Vec<f64> = (0..45).map(|k| 0.125 * (k % 3) as f64).collect();
         let (ld, offset) = (50, 3);
         let all: Vec<usize> = (0..n).collect();
-        // The block of `k` against its columns, entry by entry; entries
-        // outside the block's columns left alone.
-        let check = |k: &KernelMatrix<'_>| {
+        // A part of the rows, out of order, with some of the columns'
+        // diagonal entries among them: more than one task's worth.
+        let part: Vec<usize> = (0..n).rev().filter(|i| i % 3 != 1).collect();
+        assert!(part.len() > BLOCK_ROWS && cols.iter().any(|j| part.contains(j)));
+        // The block of `k` on `rows` against its columns, entry by entry;
+        // entries outside the block's columns left alone.
+        let check_rows = |k: &KernelMatrix<'_>, rows: &[usize]| {
             let mut block = vec![f64::NAN; offset + n * ld];
-            k.columns_scaled(&cols, &mut block[offset..], ld, Some(&signs), &shifts);
+            k.columns_scaled(&cols, rows, &mut block[offset..], ld, Some(&signs), &shifts);
             for (c, (&j, &shift)) in cols.iter().zip(&shifts).enumerate() {
-                let mut col = vec![0.0; n];
+                let mut col = vec![0.0; rows.len()];
                 let scale = Scale {
                     signs: &signs,
                     shift,
                 };
-                k.column_scaled(j, &all, &mut col, Some(scale));
-                for i in 0..n {
-                    let got = block[offset + i * ld + c];
-                    assert_eq!(got.to_bits(), col[i].to_bits(), "({i}, {j})");
+                k.column_scaled(j, rows, &mut col, Some(scale));
+                for r in 0..rows.len() {
+                    let got = block[offset + r * ld + c];
+                    assert_eq!(got.to_bits(), col[r].to_bits(), "({}, {j})", rows[r]);
                 }
             }
             assert!(block[..offset].iter().all(|v| v.is_nan()));
             assert!(block[offset + 45..offset + ld].iter().all(|v| v.is_nan()));
+            assert!(block[offset + rows.len() * ld..].iter().all(|v| v.is_nan()));
+        };
+        let check = |k: &KernelMatrix<'_>| {
+            check_rows(k, &all);
+            check_rows(k, &part);
         };
         for kernel in [
             Kernel::Rbf { gamma: 0.3 },

@@ -40,17 +40,18 @@ pub trait QMatrix: Sync {
         false
     }
 
-    /// Writes the columns `cols` of `Q` as a row-major `n × cols.len()`
-    /// block with row stride `ld ≥ cols.len()`: `out[i·ld + k] = Q[i, cols[k]]`
-    /// for every row `i` (`out` holds at least `(n − 1)·ld + cols.len()`
-    /// entries; the others are left alone). For solvers that work on many
-    /// columns at once ([`crate::batch`]).
+    /// Writes the columns `cols` of `Q` on the rows `rows` as a row-major
+    /// `rows.len() × cols.len()` block with row stride `ld ≥ cols.len()`:
+    /// `out[r·ld + k] = Q[rows[r], cols[k]]` (`out` holds at least
+    /// `(rows.len() − 1)·ld + cols.len()` entries; the others are left
+    /// alone). For solvers that work on many columns at once
+    /// ([`crate::batch`]).
     ///
     /// The default computes each column with [`QMatrix::column`] (in
     /// parallel) and transposes; implementations that can form a block of
     /// columns as one matrix product should override it.
-    fn columns(&self, cols: &[usize], out: &mut [f64], ld: usize) {
-        columns_one_by_one(self, cols, out, ld);
+    fn columns(&self, cols: &[usize], rows: &[usize], out: &mut [f64], ld: usize) {
+        columns_one_by_one(self, cols, rows, out, ld);
     }
 
     /// Writes `out = Q v` (both of length `n`).
@@ -129,29 +130,33 @@ impl QMatrix for DenseQ {
 }
 
 /// [`QMatrix::columns`] by one [`QMatrix::column`] per column (in
-/// parallel) over all rows, then transposed into the row-major block: the
-/// default, and the fallback of implementations whose block product does
-/// not apply to every case.
-pub fn columns_one_by_one<Q: QMatrix + ?Sized>(q: &Q, cols: &[usize], out: &mut [f64], ld: usize) {
-    let n = q.dim();
-    let m = cols.len();
+/// parallel) on the rows asked for, then transposed into the row-major
+/// block: the default, and the fallback of implementations whose block
+/// product does not apply to every case.
+pub fn columns_one_by_one<Q: QMatrix + ?Sized>(
+    q: &Q,
+    cols: &[usize],
+    rows: &[usize],
+    out: &mut [f64],
+    ld: usize,
+) {
+    let (r, m) = (rows.len(), cols.len());
     assert!(m <= ld, "the stride must hold a row of the block");
     assert!(
-        n == 0 || out.len() >= (n - 1) * ld + m,
-        "out must hold n rows of the block"
+        r == 0 || out.len() >= (r - 1) * ld + m,
+        "out must hold a block row per row"
     );
-    let rows: Vec<usize> = (0..n).collect();
-    let mut by_columns = vec![0.0; m * n];
+    let mut by_columns = vec![0.0; m * r];
     by_columns
-        .par_chunks_mut(n.max(1))
+        .par_chunks_mut(r.max(1))
         .zip(cols)
-        .for_each(|(col, &j)| q.column(j, &rows, col));
+        .for_each(|(col, &j)| q.column(j, rows, col));
     out.par_chunks_mut(ld)
-        .take(n)
+        .take(r)
         .enumerate()
         .for_each(|(i, row)| {
             for (k, o) in row[..m].iter_mut().enumerate() {
-                *o = by_columns[k * n + i];
+                *o = by_columns[k * r + i];
             }
         });
 }

@@ -1,7 +1,8 @@
 //! SMO with batched working sets (`SmoSettings::working_set > 2`): the same
 //! optima as one pair per iteration on random convex QPs, KKT checked from a
 //! gradient recomputed here, the same iterates for any number of threads,
-//! limits reported as statuses, and the cases handed to pair SMO.
+//! limits reported as statuses, shrinking (the true gradient handed back),
+//! and the cases handed to pair SMO.
 
 use proptest::prelude::*;
 use solvers::batch::{batch_size, block_size};
@@ -288,4 +289,103 @@ fn odd_or_too_small_batches_are_refused() {
         assert!(s.validate().is_err(), "{size}");
     }
     assert!(batched(4, 1e-3).validate().is_ok());
+}
+
+/// An L2-loss SVM dual (`Q = YKY + I/C`, `C = 100`) on noise-free labels
+/// of 600 points on a line: most `αᵢ` are zero at the optimum.
+fn clean_l2() -> (DenseQ, Vec<f64>) {
+    let n = 600;
+    let x: Vec<f64> = (0..n)
+        .map(|i| ((i * 389) % n) as f64 / n as f64 * 2.0 - 1.0)
+        .collect();
+    let y: Vec<f64> = x
+        .iter()
+        .map(|&x| if (3.0 * x).sin() >= 0.0 { 1.0 } else { -1.0 })
+        .collect();
+    let mut v = vec![0.0; n * n];
+    for i in 0..n {
+        for j in 0..n {
+            v[i * n + j] = y[i] * y[j] * (-20.0 * (x[i] - x[j]).powi(2)).exp();
+        }
+        v[i * n + i] += 0.01;
+    }
+    (DenseQ::new(n, v).unwrap(), y)
+}
+
+/// The smallest active count reported by a batched solve (progress after
+/// every round), and the solution.
+fn solve_watching_active(
+    q: &DenseQ,
+    problem: &QpProblem<'_>,
+    settings: &SmoSettings,
+) -> (Solution, usize) {
+    let least = std::sync::atomic::AtomicUsize::new(usize::MAX);
+    let settings = SmoSettings {
+        progress_interval: std::time::Duration::ZERO,
+        ..settings.clone()
+    };
+    let report = |p: &solvers::Progress| {
+        least.fetch_min(p.active, std::sync::atomic::Ordering::Relaxed);
+    };
+    let sol = solve_smo(q, problem, &settings, Some(&report)).unwrap();
+    (sol, least.into_inner())
+}
+
+#[test]
+fn shrinking_batches_reach_the_same_optimum_with_the_true_gradient() {
+    // The L2 dual (no upper bounds): batches shrink. Converged and stopped
+    // by max_iter at several points, shrunk or not, the gradient handed
+    // back is the true one on every variable.
+    let (q, y) = clean_l2();
+    let n = q.dim();
+    let (p, lower, upper) = (vec![-1.0; n], vec![0.0; n], vec![f64::INFINITY; n]);
+    let problem = svc_problem(&p, &y, &lower, &upper);
+    let tol = 1e-8;
+    let plain = solve_smo(
+        &q,
+        &problem,
+        &SmoSettings {
+            shrinking: false,
+            ..batched(32, tol)
+        },
+        None,
+    )
+    .unwrap();
+    let true_gradient = |sol: &Solution| {
+        let mut g = vec![0.0; n];
+        q.matvec(&sol.alpha, &mut g);
+        for i in 0..n {
+            let err = (g[i] + p[i] - sol.gradient[i]).abs();
+            assert!(err <= 1e-9, "gradient {i}: {err}");
+        }
+    };
+    let (sol, least) = solve_watching_active(&q, &problem, &batched(32, tol));
+    assert!(
+        least < n / 2,
+        "shrinking should have set variables aside: {least} of {n}"
+    );
+    assert_eq!(sol.status, Status::Converged);
+    assert!(sol.max_violation <= tol);
+    let rel = (sol.objective - plain.objective).abs() / plain.objective.abs();
+    assert!(rel <= 1e-9, "{} vs {}", sol.objective, plain.objective);
+    true_gradient(&sol);
+    let mut stopped_shrunk = false;
+    for max_iter in [100, 300, 1000, 3000] {
+        let settings = SmoSettings {
+            max_iter: Some(max_iter),
+            ..batched(32, tol)
+        };
+        let (sol, least) = solve_watching_active(&q, &problem, &settings);
+        if sol.status == Status::MaxIterations {
+            stopped_shrunk |= least < n;
+        }
+        true_gradient(&sol);
+    }
+    assert!(stopped_shrunk, "a limit should have ended a shrunk solve");
+    // With finite upper bounds (the L1 dual) batches do not shrink.
+    let (q1, y1, upper1) = svm(false);
+    let l1 = svc_problem(&p, &y1, &lower, &upper1);
+    let (sol, least) = solve_watching_active(&q1, &l1, &batched(32, tol));
+    assert_eq!(sol.status, Status::Converged);
+    assert_eq!(least, n);
 }
