@@ -388,8 +388,11 @@ impl crate::linalg::SimdLoop for BlockRows<'_> {
     #[inline(always)]
     fn run(self) {
         let m = self.m;
+        // Each row is formed in a buffer that stays in the first-level
+        // cache, then copied out once.
+        let mut buffer = vec![0.0; m];
         for (r, &i) in self.rows.iter().enumerate() {
-            let row = &mut self.out[r * self.ld..r * self.ld + m];
+            let row = &mut buffer[..];
             let (indices, values) = entries(self.features.row(i), self.every);
             // Tiles of TILE dot products summed in registers over the
             // row's non-zeros, then stored once; the last partial tile in
@@ -423,6 +426,7 @@ impl crate::linalg::SimdLoop for BlockRows<'_> {
                     *o *= si * sj;
                 }
             }
+            self.out[r * self.ld..r * self.ld + m].copy_from_slice(row);
         }
     }
 }
