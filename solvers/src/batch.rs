@@ -7,9 +7,10 @@
 //! §3), whose inner solver is [`crate::smo`]'s pair step. Each outer
 //! iteration:
 //! 1. **Stops** when the maximal violation `m(α) − M(α)` of the full
-//!    gradient `G = Qα + p` (kept exact on all variables) is at most `tol`
-//!    — the test SMO ends with, on every variable; there is no other exit
-//!    but the limits.
+//!    gradient `G = Qα + p` (kept exact on all variables, or on the active
+//!    ones and rebuilt on the others first, see Shrinking) is at most
+//!    `tol` — the test SMO ends with, on every variable; there is no other
+//!    exit but the limits.
 //! 2. **Selects** a working set `B` of `q` variables: sorted by
 //!    `vₜ = −yₜGₜ`, alternately the largest `vₜ` in `I_up` and the smallest
 //!    in `I_low`. The first outer iteration fills all `q` places; later
@@ -39,6 +40,11 @@
 //! pair (Lin, IEEE TNN 12(6), 2001; Keerthi & Gilbert, Machine Learning
 //! 46, 2002).
 //!
+//! What it buys over one pair per iteration: the columns come as one block
+//! product (for sparse kernel data a sparse × dense product, see
+//! `svm_dual::kernel`), and the gradient is updated once per block instead
+//! of once per pair.
+//!
 //! # Shrinking
 //! When no variable has a finite upper bound (see `shrinks` for why only
 //! then), every few rounds the variables at a bound that cannot be part of
@@ -46,15 +52,10 @@
 //! & Lin 2011, §5.1) are set aside: their rows leave the block, the
 //! selection and the gradient update, so each column is formed on the
 //! active rows only. When the violation on the active variables is at most
-//! `tol`, their gradients are rebuilt (`Gᵢ = pᵢ + Σ_{αⱼ ≠ 0} αⱼQᵢⱼ`, in
+//! `tol`, the set-aside gradients are rebuilt (`Gᵢ = pᵢ + Σ_{αⱼ ≠ 0} αⱼQᵢⱼ`, in
 //! blocks) and the stop is tested on all variables; the solve goes on with
 //! all of them if it fails. A limit reached while shrunk rebuilds them too:
 //! the gradient returned is always exact on every variable.
-//!
-//! What it buys over one pair per iteration: the columns come as one block
-//! product (for sparse kernel data a sparse × dense product, see
-//! `svm_dual::kernel`), and the gradient is updated once per block instead
-//! of once per pair.
 //!
 //! # Memory
 //! The block takes `8·n·q` bytes, within `SmoSettings::cache_bytes`: `q`
