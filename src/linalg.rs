@@ -84,3 +84,18 @@ impl<L: SimdLoop> pulp::WithSimd for Dispatch<L> {
 pub fn simd<L: SimdLoop>(work: L) {
     pulp::Arch::new().dispatch(Dispatch(work))
 }
+
+/// Whether [`simd`] runs the AVX-512 version (32 registers of 8 doubles),
+/// for loops that choose how many partial sums to hold in registers: as
+/// many as fit without spilling on the version that runs. Choices made on
+/// it must not change any result.
+pub fn wide_registers() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        pulp::x86::V4::try_new().is_some()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
