@@ -214,43 +214,42 @@ impl Batched<'_> {
         kkt::sides(self.alpha[t], self.eq.signs[t], p.lower[t], p.upper[t])
     }
 
-    /// `m = max { vₜ : t ∈ I_up }` and `M = min { vₜ : t ∈ I_low }`,
-    /// `vₜ = −yₜGₜ`, over the active variables.
+    /// `(m, M)` over the active variables ([`kkt::extremes`]).
     fn extremes(&self) -> (f64, f64) {
-        let (mut m, mut big_m) = (f64::NEG_INFINITY, f64::INFINITY);
-        for &t in &self.active {
-            let v = -self.eq.signs[t] * self.grad[t];
-            let (up, low) = self.sides(t);
-            if up {
-                m = m.max(v);
-            }
-            if low {
-                big_m = big_m.min(v);
-            }
-        }
-        (m, big_m)
+        let p = self.problem;
+        let (alpha, grad, signs) = (&self.alpha, &self.grad, self.eq.signs);
+        kkt::extremes(
+            self.active.iter().copied(),
+            alpha,
+            grad,
+            signs,
+            p.lower,
+            p.upper,
+        )
     }
 
     /// `m − M` over the active variables, as [`kkt::maximal_violating_pair`].
     fn violation(&self) -> f64 {
         let (m, big_m) = self.extremes();
-        if m.is_finite() && big_m.is_finite() {
-            (m - big_m).max(0.0)
-        } else {
-            0.0
-        }
+        kkt::pair_violation(m, big_m)
     }
 
     /// `Σ αⱼQ_{rows, j}` over the non-zero `αⱼ`, their columns formed in
-    /// blocks like the working sets' in the block (whose contents are
+    /// blocks of the working set's size in the block (whose contents are
     /// lost).
     fn alpha_sums(&mut self, rows: &[usize]) -> Vec<f64> {
-        let n = self.alpha.len();
-        let cols: Vec<usize> = (0..n).filter(|&j| self.alpha[j] != 0.0).collect();
-        let weights: Vec<f64> = cols.iter().map(|&j| self.alpha[j]).collect();
-        let mut block = std::mem::take(&mut self.block);
-        let sums = column_sums(self.q, &cols, &weights, rows, self.size, &mut block);
-        self.block = block;
+        let cols: Vec<usize> = (0..self.alpha.len())
+            .filter(|&j| self.alpha[j] != 0.0)
+            .collect();
+        let mut sums = vec![0.0; rows.len()];
+        if rows.is_empty() {
+            return sums;
+        }
+        for cs in cols.chunks(self.size) {
+            let weights: Vec<f64> = cs.iter().map(|&j| self.alpha[j]).collect();
+            self.q.columns(cs, rows, &mut self.block, cs.len());
+            add_block_product(&mut sums, &self.block, cs.len(), &weights);
+        }
         sums
     }
 
@@ -631,30 +630,6 @@ fn add_block_product(grad: &mut [f64], block: &[f64], size: usize, w: &[f64]) {
                 *g += dot(&rows[r * size..(r + 1) * size], w);
             }
         });
-}
-
-/// `Σₖ wₖ Q[rows[r], cols[k]]` for every `r`, the columns formed `width`
-/// at a time into `scratch` (grown as needed, its contents lost).
-fn column_sums(
-    q: &dyn QMatrix,
-    cols: &[usize],
-    w: &[f64],
-    rows: &[usize],
-    width: usize,
-    scratch: &mut Vec<f64>,
-) -> Vec<f64> {
-    let mut sums = vec![0.0; rows.len()];
-    if rows.is_empty() || cols.is_empty() {
-        return sums;
-    }
-    if scratch.len() < rows.len() * width {
-        scratch.resize(rows.len() * width, 0.0);
-    }
-    for (cs, ws) in cols.chunks(width).zip(w.chunks(width)) {
-        q.columns(cs, rows, scratch, cs.len());
-        add_block_product(&mut sums, scratch, cs.len(), ws);
-    }
-    sums
 }
 
 /// `Σ aₖbₖ` with eight partial sums (`k mod 8`) added pairwise at the end,

@@ -31,8 +31,22 @@ pub fn maximal_violating_pair(
     lower: &[f64],
     upper: &[f64],
 ) -> f64 {
+    let (m, big_m) = extremes(0..alpha.len(), alpha, gradient, signs, lower, upper);
+    pair_violation(m, big_m)
+}
+
+/// `(m, M)` of [`maximal_violating_pair`] over the variables `indices`
+/// (`−∞` / `+∞` when a set is empty).
+pub fn extremes(
+    indices: impl IntoIterator<Item = usize>,
+    alpha: &[f64],
+    gradient: &[f64],
+    signs: &[f64],
+    lower: &[f64],
+    upper: &[f64],
+) -> (f64, f64) {
     let (mut m, mut big_m) = (f64::NEG_INFINITY, f64::INFINITY);
-    for i in 0..alpha.len() {
+    for i in indices {
         let v = -signs[i] * gradient[i];
         let (up, low) = sides(alpha[i], signs[i], lower[i], upper[i]);
         if up {
@@ -42,6 +56,11 @@ pub fn maximal_violating_pair(
             big_m = big_m.min(v);
         }
     }
+    (m, big_m)
+}
+
+/// `m − M` clamped at zero, zero when either is infinite (a set empty).
+pub fn pair_violation(m: f64, big_m: f64) -> f64 {
     if m.is_finite() && big_m.is_finite() {
         (m - big_m).max(0.0)
     } else {
