@@ -527,15 +527,14 @@ pub fn solve_cd_cancellable<M: RowMatrix + ?Sized>(
         CdBias::Regularized { value } => value,
         _ => 0.0,
     };
-    let v: Vec<Var> = (0..n)
-        .map(|i| Var {
-            alpha: 0.0,
-            y: problem.signs[i],
-            upper: problem.upper[i],
-            shift: problem.shift[i],
-            sq: x.row(i).squared_norm() + b_value * b_value,
-        })
-        .collect();
+    let mut v: Vec<Var> = crate::prefetch::with_capacity_huge(n);
+    v.extend((0..n).map(|i| Var {
+        alpha: 0.0,
+        y: problem.signs[i],
+        upper: problem.upper[i],
+        shift: problem.shift[i],
+        sq: x.row(i).squared_norm() + b_value * b_value,
+    }));
     let mut cd = Cd {
         x,
         y: problem.signs,

@@ -1,4 +1,4 @@
-//! Cache hints: prefetches for loops whose next memory accesses are known in
+//! Memory hints: prefetches for loops whose next memory accesses are known in
 //! advance but scattered — dual coordinate descent visits the rows of a
 //! large sparse matrix in a random order, so each row (and each per-row
 //! scalar) is a cache miss that the hardware prefetcher cannot predict.
@@ -18,6 +18,10 @@
 //! A prefetch is only a hint: it never changes memory, never faults (not
 //! even on an invalid address) and never changes a result, only timing.
 //! On targets other than x86-64 it does nothing.
+//!
+//! [`with_capacity_huge`] asks for large arrays that are read in random
+//! order to be backed by huge pages, so that a row visited at random costs
+//! a cache miss but seldom a page walk.
 //!
 //! [`Streaming`] is the other direction: a copy into memory that will
 //! not be read again before it has left the cache anyway (a kernel block
@@ -107,9 +111,65 @@ impl Streaming {
     }
 }
 
+/// Allocations of at least this many bytes get the huge-page advice of
+/// [`with_capacity_huge`] (the size of a large last-level cache: smaller
+/// arrays are mostly read from the caches, where the pages do not matter).
+pub const HUGE_PAGE_BYTES: usize = 32 << 20;
+
+/// `Vec::with_capacity(capacity)` with, when it takes at least
+/// [`HUGE_PAGE_BYTES`], the advice that its memory be backed by
+/// transparent huge pages (Linux: `madvise(MADV_HUGEPAGE)` on the 2 MiB
+/// aligned part of the allocation), given before the memory is first
+/// touched so that its pages are huge from their first fault. Only a hint:
+/// it changes no contents; where the system's transparent huge pages are
+/// `always` it changes nothing, where `never` (or on other systems) the
+/// advice is ignored, as is any error of the call.
+///
+/// Measured (`benches/linear_vs_liblinear.rs`, synthetic part, whose rows
+/// are allocated so; 10⁸ nonzeros, 1.2 GB of rows visited in random order
+/// by coordinate descent; ns per nonzero a pass; system setting `madvise`;
+/// two alternating runs): 4.94, 5.02 with the advice against 7.50, 7.02
+/// without. At 10⁷ nonzeros (120 MB) no difference (4.09, 5.11 against
+/// 4.20, 3.76).
+pub fn with_capacity_huge<T>(capacity: usize) -> Vec<T> {
+    let v = Vec::with_capacity(capacity);
+    let bytes = capacity.saturating_mul(std::mem::size_of::<T>());
+    #[cfg(target_os = "linux")]
+    if bytes >= HUGE_PAGE_BYTES {
+        const HUGE: usize = 2 << 20;
+        let start = v.as_ptr() as usize;
+        let (from, to) = (start.div_ceil(HUGE) * HUGE, (start + bytes) / HUGE * HUGE);
+        if from < to {
+            #[allow(unsafe_code)]
+            // SAFETY: [from, to) lies inside the allocation just made (its
+            // `bytes` bytes from `start`), which nothing else uses yet;
+            // MADV_HUGEPAGE changes only how the range is backed, never
+            // its contents or its validity, and its result is not needed.
+            unsafe {
+                libc::madvise(from as *mut libc::c_void, to - from, libc::MADV_HUGEPAGE);
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = bytes;
+    v
+}
+
 #[cfg(test)]
 mod tests {
-    use super::Streaming;
+    use super::{with_capacity_huge, Streaming, HUGE_PAGE_BYTES};
+
+    #[test]
+    fn huge_capacity_is_an_ordinary_vector() {
+        for capacity in [0, 1, 1000, HUGE_PAGE_BYTES / 8 + 3] {
+            let mut v: Vec<f64> = with_capacity_huge(capacity);
+            assert!(v.is_empty() && v.capacity() >= capacity);
+            v.extend((0..capacity).map(|k| k as f64));
+            assert!(v.iter().enumerate().all(|(k, &x)| x == k as f64));
+        }
+        let z: Vec<()> = with_capacity_huge(10);
+        assert!(z.is_empty());
+    }
 
     #[test]
     fn streaming_copy_equals_a_plain_copy_at_any_length_and_alignment() {

@@ -12,6 +12,7 @@
 //! line. Every error names the file, the 1-based line and the 1-based column
 //! (character position) of the offending token.
 
+use solvers::prefetch::with_capacity_huge;
 use std::path::Path;
 
 use super::{
@@ -92,13 +93,14 @@ fn parse_counted(bytes: &[u8], path: Option<&Path>, counts: Counts) -> Result<Da
 
     // Capacity hints: one pair per ':' and at most one sample per line
     // (counts of bytes held in memory, so the capacities are bounded by the
-    // input's length).
+    // input's length); large arrays on huge pages, as solvers visit rows
+    // in random order.
     let n_pairs = counts.colons as usize;
     let n_lines = counts.lines as usize;
     let mut rows = SparseRows {
-        indptr: Vec::with_capacity(n_lines + 1),
-        indices: Vec::with_capacity(n_pairs),
-        values: Vec::with_capacity(n_pairs),
+        indptr: with_capacity_huge(n_lines + 1),
+        indices: with_capacity_huge(n_pairs),
+        values: with_capacity_huge(n_pairs),
         n_cols: 0,
     };
     rows.indptr.push(0);
