@@ -36,7 +36,7 @@
 //! a pass over all variables (shrinking off) per nonzero: the difference
 //! between 6 passes and 1 pass, over 5, the fastest of 3 runs each.
 
-use solvers::prefetch::with_capacity_huge;
+use solvers::memory::with_capacity_huge;
 use solvers::rng::SplitMix64;
 use solvers::{solve_cd, CdBias, CdProblem, CdSettings, CsrRef};
 use std::path::{Path, PathBuf};

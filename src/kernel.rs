@@ -361,7 +361,7 @@ const TILE: usize = 32;
 const WIDE_TILE: usize = 128;
 
 /// Blocks of at least this many bytes (rows × stride) are written by
-/// non-temporal stores ([`solvers::prefetch::Streaming`]): half of a
+/// non-temporal stores ([`solvers::memory::Streaming`]): half of a
 /// common last-level cache, beyond which most of the block has left the
 /// cache before it is read again, so the read of each destination line an
 /// ordinary store makes first is wasted memory traffic. Smaller blocks are
@@ -419,7 +419,7 @@ impl crate::linalg::SimdLoop for BlockRows<'_> {
         // cache, then copied out once.
         let mut buffer = vec![0.0; m];
         // Fences its copies when dropped, at the end of the task.
-        let mut st = solvers::prefetch::Streaming::default();
+        let mut st = solvers::memory::Streaming::default();
         for (r, &i) in self.rows.iter().enumerate() {
             let row = &mut buffer[..];
             let (indices, values) = entries(self.features.row(i), self.every);

@@ -83,7 +83,7 @@
 //! in index order, so the result is bit-identical for any rayon pool size.
 
 use crate::kkt;
-use crate::prefetch::prefetch;
+use crate::memory::prefetch;
 use crate::rng::SplitMix64;
 use crate::solution::cancelled;
 use crate::{Progress, SetupError, Status};
@@ -527,7 +527,7 @@ pub fn solve_cd_cancellable<M: RowMatrix + ?Sized>(
         CdBias::Regularized { value } => value,
         _ => 0.0,
     };
-    let mut v: Vec<Var> = crate::prefetch::with_capacity_huge(n);
+    let mut v: Vec<Var> = crate::memory::with_capacity_huge(n);
     v.extend((0..n).map(|i| Var {
         alpha: 0.0,
         y: problem.signs[i],

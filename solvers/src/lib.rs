@@ -40,7 +40,9 @@
 //!   block QPs (Mehrotra's predictor–corrector), for small badly scaled
 //!   problems where coordinate methods crawl;
 //! - [`kkt`]: first-order optimality measures shared by the solvers;
-//! - [`projection`]: exact projection onto the feasible set.
+//! - [`projection`]: exact projection onto the feasible set;
+//! - [`memory`]: memory hints — prefetches, non-temporal copies, huge-page
+//!   advice for large arrays (no effect on any result).
 //!
 //! # Optimality
 //! Write `G = Qα + p` for the gradient. With the equality constraint, `α` is
@@ -59,8 +61,8 @@ pub mod cache;
 pub mod cd;
 pub mod error;
 pub mod kkt;
+pub mod memory;
 pub mod pg;
-pub mod prefetch;
 pub mod problem;
 pub mod projection;
 pub mod qmatrix;

@@ -12,7 +12,7 @@
 //! line. Every error names the file, the 1-based line and the 1-based column
 //! (character position) of the offending token.
 
-use solvers::prefetch::with_capacity_huge;
+use solvers::memory::with_capacity_huge;
 use std::path::Path;
 
 use super::{

@@ -268,7 +268,7 @@ impl Features {
                 let n = s.indptr.len().saturating_sub(1);
                 let cells = n.saturating_mul(s.n_cols);
                 if cells > 0 && cells <= (1 << 27) && s.values.len() * 10 >= cells * 4 {
-                    let mut values = solvers::prefetch::with_capacity_huge(cells);
+                    let mut values = solvers::memory::with_capacity_huge(cells);
                     values.resize(cells, 0.0);
                     for i in 0..n {
                         for p in s.indptr[i]..s.indptr[i + 1] {
