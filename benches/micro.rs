@@ -128,6 +128,15 @@ fn kernel_column(c: &mut Criterion) {
                 black_box(block[0])
             })
         });
+        // The same block with the linear kernel: the difference is the RBF
+        // map's share (the exponential) of forming a block.
+        let lin = KernelMatrix::new(features, Kernel::Linear);
+        group.bench_function(BenchmarkId::new("linear block of 128", name), |b| {
+            b.iter(|| {
+                lin.columns_scaled(&cols, &rows, &mut block, 256, None, &shifts);
+                black_box(block[0])
+            })
+        });
     }
     group.finish();
 }
