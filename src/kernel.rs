@@ -267,14 +267,12 @@ fn exp_with(x: f64, madd: impl Fn(f64, f64, f64) -> f64) -> f64 {
     let c0 = madd(r4, b1, b0);
     let c1 = madd(r4, a6, b2);
     let p = madd(r8, c1, c0);
-    // 2ⁿ = 2^h · 2^(n−h) with h ≈ n/2: both factors are normal for
-    // n ∈ [−1022, 1024], so the first product is exact and an overflow
-    // (n = 1024) happens only where eˣ itself overflows.
+    // 2ⁿ = 2 · 2ⁿ⁻¹: after the clamps n ∈ [−1021, 1024], where 2ⁿ⁻¹ is a
+    // normal double, so (p + p)·2ⁿ⁻¹ is p·2ⁿ exactly (p + p is exact), or
+    // +∞ where eˣ itself overflows; the smallest result, e⁻⁷⁰⁸, is normal.
     let ni = (shifted.to_bits() as i64).wrapping_sub(ROUND_MAGIC.to_bits() as i64);
-    let hi = ((n * 0.5 + ROUND_MAGIC).to_bits() as i64).wrapping_sub(ROUND_MAGIC.to_bits() as i64);
-    let s1 = f64::from_bits((hi.wrapping_add(1023) as u64) << 52);
-    let s2 = f64::from_bits((ni.wrapping_sub(hi).wrapping_add(1023) as u64) << 52);
-    let value = p * s1 * s2;
+    let scale = f64::from_bits((ni.wrapping_add(1022) as u64) << 52);
+    let value = (p + p) * scale;
     if x < EXP_ZERO_BELOW {
         0.0
     } else {
