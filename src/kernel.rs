@@ -417,7 +417,7 @@ impl crate::linalg::SimdLoop for BlockRows<'_> {
         // cache, then copied out once.
         let mut buffer = vec![0.0; m];
         // Fences its copies when dropped, at the end of the task.
-        let mut st = solvers::memory::Streaming::default();
+        let mut streaming = self.stream.then(solvers::memory::Streaming::default);
         for (r, &i) in self.rows.iter().enumerate() {
             let row = &mut buffer[..];
             let (indices, values) = entries(self.features.row(i), self.every);
@@ -446,10 +446,9 @@ impl crate::linalg::SimdLoop for BlockRows<'_> {
                 }
             }
             let dst = &mut self.out[r * self.ld..r * self.ld + m];
-            if self.stream {
-                st.copy(dst, row);
-            } else {
-                dst.copy_from_slice(row);
+            match &mut streaming {
+                Some(st) => st.copy(dst, row),
+                None => dst.copy_from_slice(row),
             }
         }
     }
@@ -833,9 +832,15 @@ impl<'a> KernelMatrix<'a> {
         let col_signs: Option<Vec<f64>> = signs.map(|s| cols.iter().map(|&j| s[j]).collect());
         let wide = crate::linalg::wide_registers();
         let stream = rows.len().saturating_mul(ld).saturating_mul(8) >= STREAM_BLOCK_BYTES;
-        // The diagonal entries: the block's columns by row of `X`.
+        // The diagonal entries: the block's columns by row of `X`, and a
+        // bit per row of `X` marking them, so that a row that is none of
+        // the columns (almost all) is passed by one test.
         let mut diagonal: Vec<(usize, usize)> = cols.iter().copied().zip(0..m).collect();
         diagonal.sort_unstable();
+        let mut is_col = vec![0u64; self.features.n_rows().div_ceil(64)];
+        for &j in cols {
+            is_col[j / 64] |= 1 << (j % 64);
+        }
         out.par_chunks_mut(BLOCK_ROWS * ld)
             .zip(rows.par_chunks(BLOCK_ROWS))
             .for_each(|(chunk, rows)| {
@@ -856,6 +861,9 @@ impl<'a> KernelMatrix<'a> {
                     stream,
                 });
                 for (r, &i) in rows.iter().enumerate() {
+                    if is_col[i / 64] & (1 << (i % 64)) == 0 {
+                        continue;
+                    }
                     let first = diagonal.partition_point(|&(c, _)| c < i);
                     for &(_, k) in diagonal[first..].iter().take_while(|&&(c, _)| c == i) {
                         chunk[r * ld + k] += shifts[k];

@@ -228,12 +228,6 @@ impl Batched<'_> {
         )
     }
 
-    /// `m − M` over the active variables, as [`kkt::maximal_violating_pair`].
-    fn violation(&self) -> f64 {
-        let (m, big_m) = self.extremes();
-        kkt::pair_violation(m, big_m)
-    }
-
     /// `Σ αⱼQ_{rows, j}` over the non-zero `αⱼ`, their columns formed in
     /// blocks of the working set's size in the block (whose contents are
     /// lost).
@@ -285,12 +279,11 @@ impl Batched<'_> {
     }
 
     /// Sets aside the bounded variables that cannot be part of a violating
-    /// pair at the current `m` and `M` (LIBSVM's `be_shrunk`: `vₜ < M` for
-    /// a variable only in `I_up`, `vₜ > m` for one only in `I_low`, any
-    /// variable in neither), except the working set's members, and moves
-    /// the kept half of the block's rows up (`kept` places).
-    fn shrink(&mut self, kept: std::ops::Range<usize>) {
-        let (m, big_m) = self.extremes();
+    /// pair at the current `(m, M)` = `extremes` (LIBSVM's `be_shrunk`:
+    /// `vₜ < M` for a variable only in `I_up`, `vₜ > m` for one only in
+    /// `I_low`, any variable in neither), except the working set's members,
+    /// and moves the kept half of the block's rows up (`kept` places).
+    fn shrink(&mut self, (m, big_m): (f64, f64), kept: std::ops::Range<usize>) {
         let keep = |s: &Self, t: usize| {
             if s.in_set[t] {
                 return true;
@@ -345,13 +338,17 @@ impl Batched<'_> {
         // after the gradient was rebuilt).
         let mut fill_all = true;
         loop {
-            let mut violation = self.violation();
+            // `m − M` over the active variables, as
+            // `kkt::maximal_violating_pair`.
+            let mut extremes = self.extremes();
+            let mut violation = kkt::pair_violation(extremes.0, extremes.1);
             if violation <= settings.tol && self.active.len() < self.alpha.len() {
                 // Optimal on the active variables: the final check is made
                 // on all of them.
                 self.unshrink();
                 fill_all = true;
-                violation = self.violation();
+                extremes = self.extremes();
+                violation = kkt::pair_violation(extremes.0, extremes.1);
             }
             if violation <= settings.tol {
                 return (Status::Converged, iterations);
@@ -374,7 +371,7 @@ impl Batched<'_> {
             fill_all = false;
             round += 1;
             if self.shrinking && round.is_multiple_of(SHRINK_EVERY) {
-                self.shrink(kept);
+                self.shrink(extremes, kept);
             }
             self.select(places.clone());
             let cols: Vec<usize> = self.members[places.clone()]

@@ -457,7 +457,6 @@ pub struct CdSolution {
 /// A recorded extreme score `(value, index)`.
 type Extreme = Option<(f64, usize)>;
 
-/// Solver state.
 /// A row's `αᵢ` beside the scalars a step on it reads, in one cache line:
 /// the passes visit rows in random order, so each array of per-row
 /// scalars read costs a cache miss a row on data larger than the cache.
@@ -477,6 +476,7 @@ struct Var {
     sq: f64,
 }
 
+/// Solver state.
 struct Cd<'a, M: RowMatrix + ?Sized> {
     x: &'a M,
     y: &'a [f64],
@@ -822,9 +822,14 @@ impl<M: RowMatrix + ?Sized> Cd<'_, M> {
                 self.prefetch_ahead(s);
                 // The row is looked up once for the gradient and the update.
                 let row = x.row(i);
-                let g = self.v[i].y * (row.dot(&self.w) + self.b_value * self.w_b) - 1.0
-                    + self.v[i].shift * self.v[i].alpha;
-                let (a, u) = (self.v[i].alpha, self.v[i].upper);
+                let Var {
+                    alpha: a,
+                    y,
+                    upper: u,
+                    shift,
+                    sq,
+                } = self.v[i];
+                let g = y * (row.dot(&self.w) + self.b_value * self.w_b) - 1.0 + shift * a;
                 let mut pg = 0.0;
                 if a == 0.0 {
                     if settings.shrinking && g > pg_max_old {
@@ -848,7 +853,7 @@ impl<M: RowMatrix + ?Sized> Cd<'_, M> {
                 pg_max = pg_max.max(pg);
                 pg_min = pg_min.min(pg);
                 if pg.abs() > 1e-12 {
-                    let q = self.v[i].sq + self.v[i].shift;
+                    let q = sq + shift;
                     let new = if q > 0.0 {
                         (a - g / q).max(0.0).min(u)
                     } else if g < 0.0 {
@@ -862,7 +867,7 @@ impl<M: RowMatrix + ?Sized> Cd<'_, M> {
                     }
                     if new != a {
                         self.v[i].alpha = new;
-                        let step = (new - a) * self.v[i].y;
+                        let step = (new - a) * y;
                         row.add_to(step, &mut self.w);
                         self.w_b += step * self.b_value;
                         self.updates += 1;
