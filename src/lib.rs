@@ -31,6 +31,7 @@
 //! assert!(cert.relative_gap < 1e-3);
 //! ```
 
+pub mod cache_budget;
 pub mod cv;
 pub mod data;
 pub mod formulation;

@@ -158,6 +158,22 @@ fn report_dash_goes_to_stdout_and_quiet_silences_stderr() {
     assert!(r.stderr.is_empty(), "--quiet: {}", r.stderr);
     let report: Value = serde_json::from_str(&r.stdout).expect("stdout is the JSON report");
     assert_eq!(report["status"], "converged");
+    // Without --cache-mb the budget is the one derived from this machine's
+    // memory, and the report says which.
+    let default = svm_dual::cache_budget::default_cache_bytes() as f64 / (1u64 << 20) as f64;
+    assert_eq!(report["solver"]["cache_mb"].as_f64(), Some(default));
+    let r = run(&[
+        "solve",
+        "--data",
+        data.to_str().unwrap(),
+        "--cache-mb",
+        "7.5",
+        "--report",
+        "-",
+        "--quiet",
+    ]);
+    let report: Value = serde_json::from_str(&r.stdout).expect("stdout is the JSON report");
+    assert_eq!(report["solver"]["cache_mb"].as_f64(), Some(7.5));
 }
 
 #[test]

@@ -250,14 +250,11 @@ pub struct SolveArgs {
     pub time_limit: Option<f64>,
     /// Memory for Q in MiB: SMO in batches keeps its block of 8·n·size
     /// bytes within it; SMO with pairs (and PG) stores all of Q when its
-    /// 8n² bytes fit, otherwise caches kernel columns within this budget.
-    #[arg(
-        long,
-        value_name = "MB",
-        default_value_t = 200.0,
-        allow_negative_numbers = true
-    )]
-    pub cache_mb: f64,
+    /// 8n² bytes fit, otherwise caches kernel columns within this budget
+    /// [default: a quarter of the memory this process may use (MemTotal,
+    /// or the cgroup's limit if lower), at most 200]
+    #[arg(long, value_name = "MB", allow_negative_numbers = true)]
+    pub cache_mb: Option<f64>,
     /// Turn shrinking off.
     #[arg(long)]
     pub no_shrinking: bool,
@@ -594,14 +591,20 @@ impl SolveArgs {
                 Some(Duration::try_from_secs_f64(t).map_err(|e| bad("--time-limit", e))?)
             }
         };
-        let cache_mb = positive("--cache-mb", self.cache_mb)?;
-        let cache_bytes = cache_mb * MIB;
-        if cache_bytes >= usize::MAX as f64 {
-            return Err(bad(
-                "--cache-mb",
-                format_args!("{cache_mb} MiB is too large"),
-            ));
-        }
+        let cache_bytes = match self.cache_mb {
+            None => svm_dual::cache_budget::default_cache_bytes() as f64,
+            Some(mb) => {
+                let cache_mb = positive("--cache-mb", mb)?;
+                let cache_bytes = cache_mb * MIB;
+                if cache_bytes >= usize::MAX as f64 {
+                    return Err(bad(
+                        "--cache-mb",
+                        format_args!("{cache_mb} MiB is too large"),
+                    ));
+                }
+                cache_bytes
+            }
+        };
         let smo = SmoSettings {
             tol,
             max_iter: self.max_iter,
