@@ -148,6 +148,29 @@ impl MulticlassModel {
         match shared {
             Some((unique, positions)) => {
                 let kernel = self.submodels[0].kernel;
+                let sums = |k: &[f64]| -> Vec<f64> {
+                    self.submodels
+                        .iter()
+                        .zip(&positions)
+                        .map(|(m, pos)| {
+                            let sum: f64 = m
+                                .support_vectors
+                                .iter()
+                                .zip(pos)
+                                .map(|(sv, &p)| sv.coef * k[p])
+                                .sum();
+                            sum + m.bias
+                        })
+                        .collect()
+                };
+                // The kernel values by panels where the width allows
+                // (`crate::model::kernel_rows`, the same values to the bit).
+                let rows: Vec<Row<'_>> = unique.iter().map(|sv| sv.row()).collect();
+                if let Some(values) =
+                    crate::model::kernel_rows(features, kernel, &rows, |_, k| sums(k))
+                {
+                    return values;
+                }
                 (0..features.n_rows())
                     .into_par_iter()
                     .map(|r| {
@@ -169,19 +192,7 @@ impl MulticlassModel {
                                 kernel.from_dot(row.dot(&x), sq_sv, sq_x)
                             })
                             .collect();
-                        self.submodels
-                            .iter()
-                            .zip(&positions)
-                            .map(|(m, pos)| {
-                                let sum: f64 = m
-                                    .support_vectors
-                                    .iter()
-                                    .zip(pos)
-                                    .map(|(sv, &p)| sv.coef * k[p])
-                                    .sum();
-                                sum + m.bias
-                            })
-                            .collect()
+                        sums(&k)
                     })
                     .collect()
             }

@@ -439,3 +439,61 @@ fn json_models_round_trip_bit_for_bit() {
         assert_eq!(read_json(&write_json(&m).unwrap(), None).unwrap().bias, v);
     }
 }
+
+/// The non-linear kernels' decision values by panels of support vectors
+/// (`Model::decision_function`) equal the per-row sums of
+/// `Model::decision_value` to the bit: on the training rows, on dense rows
+/// wider than any support vector, and on sparse rows with features the
+/// support vectors never use.
+#[test]
+fn panel_decision_values_equal_the_per_row_sums_to_the_bit() {
+    let gamma = default_gamma(13);
+    let wide = svm_dual::data::Features::from_dense(
+        (0..3 * 20).map(|k| (k % 7) as f64 * 0.25 - 0.5).collect(),
+        3,
+        20,
+    );
+    for kernel in [
+        Kernel::Rbf { gamma },
+        Kernel::Poly {
+            gamma,
+            coef0: 1.0,
+            degree: 3,
+        },
+        Kernel::Sigmoid {
+            gamma: 0.01,
+            coef0: 0.25,
+        },
+    ] {
+        let (data, model) = trained_heart(Loss::L1, kernel);
+        assert!(model.support_vectors.len() > 64, "more than one panel");
+        let shifted = shifted_features(&data.features, 5);
+        for features in [&data.features, &wide, &shifted] {
+            let fast = model.decision_function(features);
+            assert_eq!(fast.len(), features.n_rows());
+            for (i, f) in fast.iter().enumerate() {
+                let slow = model.decision_value(&features.row(i));
+                assert_eq!(
+                    f.to_bits(),
+                    slow.to_bits(),
+                    "{kernel:?} row {i}: {f} vs {slow}"
+                );
+            }
+        }
+    }
+}
+
+/// `features` with every index moved up by `by` and a feature 0 added:
+/// rows that share few features with the support vectors.
+fn shifted_features(features: &svm_dual::data::Features, by: u32) -> svm_dual::data::Features {
+    let rows: Vec<Vec<(u32, f64)>> = (0..features.n_rows())
+        .map(|i| {
+            let mut row = vec![(0, 0.5)];
+            if let svm_dual::data::Row::Sparse { indices, values } = features.row(i) {
+                row.extend(indices.iter().zip(values).map(|(&k, &v)| (k + by, v)));
+            }
+            row
+        })
+        .collect();
+    svm_dual::data::Features::from_sparse_rows(&rows, features.n_cols() + by as usize)
+}

@@ -452,3 +452,21 @@ fn solve_test_option_scores_the_model_on_held_out_data() {
     assert_eq!(code, Some(2));
     assert!(stderr.contains("test data"), "{stderr}");
 }
+
+/// One-vs-one decision values through the support vectors shared by the
+/// pairs (their kernel values formed by panels) equal each sub-model's own
+/// per-row sum to the bit.
+#[test]
+fn shared_support_vector_values_equal_each_submodel_to_the_bit() {
+    let data = load("svmguide4");
+    let test = load("svmguide4.t");
+    let t = train(&data, MulticlassStrategy::Ovo, 2);
+    let values = t.model.decision_values(&test.features);
+    assert_eq!(values.len(), test.features.n_rows());
+    for (r, row_values) in values.iter().enumerate() {
+        for (m, v) in t.model.submodels.iter().zip(row_values) {
+            let own = m.decision_value(&test.features.row(r));
+            assert_eq!(v.to_bits(), own.to_bits(), "row {r}: {v} vs {own}");
+        }
+    }
+}
