@@ -85,6 +85,36 @@ pub fn simd<L: SimdLoop>(work: L) {
     pulp::Arch::new().dispatch(Dispatch(work))
 }
 
+/// The dot products of `row` with the `P` columns of a dense row-major
+/// `d × P` panel (`d` at least the row's width): `Σₗ xₗ · panel[l, b]` over
+/// the row's entries in increasing `l` (its non-zeros for a sparse row),
+/// each product added to the running sum from `+0` — the non-zero
+/// products of a sparse dot product with column `b`, in its order, plus
+/// exact zeros. Inlined, for loops run through [`simd`].
+#[inline(always)]
+pub fn panel_dots<const P: usize>(row: &crate::data::Row<'_>, panel: &[f64]) -> [f64; P] {
+    let mut acc = [0.0; P];
+    let mut add = |col: usize, v: f64| {
+        let at = col * P;
+        for (a, &p) in acc.iter_mut().zip(&panel[at..at + P]) {
+            *a += v * p;
+        }
+    };
+    match row {
+        crate::data::Row::Sparse { indices, values } => {
+            for (&col, &v) in indices.iter().zip(values.iter()) {
+                add(col as usize, v);
+            }
+        }
+        crate::data::Row::Dense(values) => {
+            for (col, &v) in values.iter().enumerate() {
+                add(col, v);
+            }
+        }
+    }
+    acc
+}
+
 /// Whether [`simd`] runs the AVX-512 version (32 registers of 8 doubles),
 /// for loops that choose how many partial sums to hold in registers: as
 /// many as fit without spilling on the version that runs. Choices made on

@@ -172,69 +172,22 @@ impl Model {
     /// and the sum runs over the support vectors in order, from the value
     /// `Iterator::sum` starts from, then adds the bias.
     fn panel_decision_function(&self, features: &Features) -> Option<Vec<f64>> {
-        let width = self
-            .support_vectors
-            .iter()
-            .filter_map(|sv| sv.indices.last())
-            .map(|&k| k as usize + 1)
-            .max()
-            .unwrap_or(0);
-        let d = width.max(features.n_cols());
-        if d > PREDICT_MAX_COLS {
-            return None;
-        }
-        let kernel = self.kernel;
-        let norm = |x: &Row<'_>| {
-            if kernel.needs_norms() {
-                x.squared_norm()
-            } else {
-                0.0
-            }
-        };
         let svs: Vec<Row<'_>> = self.support_vectors.iter().map(|sv| sv.row()).collect();
-        let sq_sv: Vec<f64> = svs.iter().map(norm).collect();
+        let panels = Panels::new(features, self.kernel, &svs)?;
         let coef: Vec<f64> = self.support_vectors.iter().map(|sv| sv.coef).collect();
         let start: f64 = std::iter::empty::<f64>().sum();
         let mut out = vec![start; features.n_rows()];
         out.par_chunks_mut(PREDICT_ROWS).enumerate().for_each_init(
-            || {
-                (
-                    vec![0.0; d * PREDICT_PANEL],
-                    vec![0.0; PREDICT_ROWS * PREDICT_PANEL],
-                )
-            },
-            |(panel, values), (c, out)| {
-                let r0 = c * PREDICT_ROWS;
-                let sq_rows: Vec<f64> = (r0..r0 + out.len())
-                    .map(|i| norm(&features.row(i)))
-                    .collect();
-                for ((block, sq_block), coef_block) in svs
-                    .chunks(PREDICT_PANEL)
-                    .zip(sq_sv.chunks(PREDICT_PANEL))
-                    .zip(coef.chunks(PREDICT_PANEL))
-                {
-                    for (b, sv) in block.iter().enumerate() {
-                        fill_panel_column(panel, sv, b, false);
-                    }
-                    crate::linalg::simd(PanelKernel {
-                        features,
-                        r0,
-                        sq_rows: &sq_rows,
-                        panel,
-                        sq_sv: sq_block,
-                        kernel,
-                        values: &mut values[..out.len() * PREDICT_PANEL],
-                    });
-                    for (k, f) in out.iter_mut().enumerate() {
-                        let line = &values[k * PREDICT_PANEL..k * PREDICT_PANEL + block.len()];
-                        for (&c, &v) in coef_block.iter().zip(line) {
+            || panels.scratch(PREDICT_ROWS),
+            |scratch, (c, out)| {
+                panels.each(c * PREDICT_ROWS, out.len(), scratch, |q, values| {
+                    let coef = &coef[q * PREDICT_PANEL..];
+                    for (f, line) in out.iter_mut().zip(values.chunks_exact(PREDICT_PANEL)) {
+                        for (&c, &v) in coef.iter().zip(line) {
                             *f += c * v;
                         }
                     }
-                    for (b, sv) in block.iter().enumerate() {
-                        fill_panel_column(panel, sv, b, true);
-                    }
-                }
+                });
                 for f in out.iter_mut() {
                     *f += self.bias;
                 }
@@ -294,37 +247,17 @@ const PREDICT_MAX_COLS: usize = 1 << 14;
 
 /// `each(r, k)` for every row `r` of `features`, in order, where
 /// `k[s] = K(x_r, svs[s])` bit for bit as [`Kernel::from_dot`] of
-/// [`Row::dot`] gives it, formed by panels as in
-/// [`Model::decision_function`] for a block of rows at a time; `None`
-/// when the rows or the support vectors (all sparse) are wider than
-/// [`PREDICT_MAX_COLS`] features. Rows in parallel, each `each` call on
-/// one row's values, so the results do not depend on the thread count.
+/// [`Row::dot`] gives it, formed by [`Panels`] for a block of rows at a
+/// time; `None` where [`Panels::new`] is. Rows in parallel, each `each`
+/// call on one row's values, so the results do not depend on the thread
+/// count.
 pub(crate) fn kernel_rows<T: Send>(
     features: &Features,
     kernel: Kernel,
     svs: &[Row<'_>],
     each: impl Fn(usize, &[f64]) -> T + Sync,
 ) -> Option<Vec<T>> {
-    let width = svs
-        .iter()
-        .filter_map(|sv| match sv {
-            Row::Sparse { indices, .. } => indices.last().map(|&k| k as usize + 1),
-            Row::Dense(v) => Some(v.len()),
-        })
-        .max()
-        .unwrap_or(0);
-    let d = width.max(features.n_cols());
-    if d > PREDICT_MAX_COLS || svs.iter().any(|sv| matches!(sv, Row::Dense(_))) {
-        return None;
-    }
-    let norm = |x: &Row<'_>| {
-        if kernel.needs_norms() {
-            x.squared_norm()
-        } else {
-            0.0
-        }
-    };
-    let sq_sv: Vec<f64> = svs.iter().map(norm).collect();
+    let panels = Panels::new(features, kernel, svs)?;
     let m = svs.len();
     // Rows per task: their kernel values (`8·m` bytes a row) within 4 MiB.
     let rows = ((4 << 20) / (8 * m.max(1))).clamp(8, PREDICT_ROWS);
@@ -332,43 +265,17 @@ pub(crate) fn kernel_rows<T: Send>(
     let chunks: Vec<Vec<T>> = (0..n.div_ceil(rows))
         .into_par_iter()
         .map_init(
-            || {
-                (
-                    vec![0.0; d * PREDICT_PANEL],
-                    vec![0.0; rows * PREDICT_PANEL],
-                )
-            },
-            |(panel, values), c| {
-                let r0 = c * rows;
-                let count = rows.min(n - r0);
-                let sq_rows: Vec<f64> = (r0..r0 + count).map(|i| norm(&features.row(i))).collect();
+            || panels.scratch(rows),
+            |scratch, c| {
+                let (r0, count) = (c * rows, rows.min(n - c * rows));
                 let mut k = vec![0.0; count * m];
-                for (q, (block, sq_block)) in svs
-                    .chunks(PREDICT_PANEL)
-                    .zip(sq_sv.chunks(PREDICT_PANEL))
-                    .enumerate()
-                {
-                    for (b, sv) in block.iter().enumerate() {
-                        fill_panel_column(panel, sv, b, false);
-                    }
-                    crate::linalg::simd(PanelKernel {
-                        features,
-                        r0,
-                        sq_rows: &sq_rows,
-                        panel,
-                        sq_sv: sq_block,
-                        kernel,
-                        values: &mut values[..count * PREDICT_PANEL],
-                    });
+                panels.each(r0, count, scratch, |q, values| {
                     let at = q * PREDICT_PANEL;
-                    for (r, line) in values.chunks_exact(PREDICT_PANEL).take(count).enumerate() {
-                        k[r * m + at..r * m + at + block.len()]
-                            .copy_from_slice(&line[..block.len()]);
+                    let width = PREDICT_PANEL.min(m - at);
+                    for (r, line) in values.chunks_exact(PREDICT_PANEL).enumerate() {
+                        k[r * m + at..r * m + at + width].copy_from_slice(&line[..width]);
                     }
-                    for (b, sv) in block.iter().enumerate() {
-                        fill_panel_column(panel, sv, b, true);
-                    }
-                }
+                });
                 (0..count)
                     .map(|r| each(r0 + r, &k[r * m..(r + 1) * m]))
                     .collect()
@@ -376,6 +283,107 @@ pub(crate) fn kernel_rows<T: Send>(
         )
         .collect();
     Some(chunks.into_iter().flatten().collect())
+}
+
+/// Kernel values between rows of `features` and sparse support vectors,
+/// [`PREDICT_PANEL`] support vectors at a time laid out as a dense
+/// `d × PREDICT_PANEL` panel: each row's dot products with a panel are one
+/// pass over its entries ([`crate::linalg::panel_dots`], vectorised), the
+/// same non-zero products in the same (increasing feature) order as
+/// [`Row::dot`] plus exact zeros, then [`Kernel::from_dot`] — so the values
+/// equal `from_dot(row.dot(sv))` to the bit.
+struct Panels<'a> {
+    features: &'a Features,
+    kernel: Kernel,
+    svs: &'a [Row<'a>],
+    /// The support vectors' squared norms (0 where the kernel needs none).
+    sq_sv: Vec<f64>,
+    /// The panel's rows: the widest of the rows and the support vectors.
+    d: usize,
+}
+
+impl<'a> Panels<'a> {
+    /// `None` when the panel would be wider than [`PREDICT_MAX_COLS`]
+    /// features or a support vector is not sparse.
+    fn new(features: &'a Features, kernel: Kernel, svs: &'a [Row<'a>]) -> Option<Self> {
+        let mut width = 0;
+        for sv in svs {
+            let Row::Sparse { indices, .. } = sv else {
+                return None;
+            };
+            width = width.max(indices.last().map_or(0, |&k| k as usize + 1));
+        }
+        let d = width.max(features.n_cols());
+        if d > PREDICT_MAX_COLS {
+            return None;
+        }
+        let mut panels = Self {
+            features,
+            kernel,
+            svs,
+            sq_sv: Vec::new(),
+            d,
+        };
+        panels.sq_sv = svs.iter().map(|sv| panels.norm(sv)).collect();
+        Some(panels)
+    }
+
+    /// `‖x‖²` where the kernel needs it, else 0.
+    fn norm(&self, x: &Row<'_>) -> f64 {
+        if self.kernel.needs_norms() {
+            x.squared_norm()
+        } else {
+            0.0
+        }
+    }
+
+    /// A task's panel and kernel values for up to `rows` rows.
+    fn scratch(&self, rows: usize) -> (Vec<f64>, Vec<f64>) {
+        (
+            vec![0.0; self.d * PREDICT_PANEL],
+            vec![0.0; rows * PREDICT_PANEL],
+        )
+    }
+
+    /// For the rows `r0..r0 + count` and each panel `q` in order,
+    /// `f(q, values)` with `values[k·PREDICT_PANEL + b] = K(x_{r0+k},
+    /// svs[q·PREDICT_PANEL + b])` (entries past the last support vector
+    /// unspecified).
+    fn each(
+        &self,
+        r0: usize,
+        count: usize,
+        (panel, values): &mut (Vec<f64>, Vec<f64>),
+        mut f: impl FnMut(usize, &[f64]),
+    ) {
+        let sq_rows: Vec<f64> = (r0..r0 + count)
+            .map(|i| self.norm(&self.features.row(i)))
+            .collect();
+        let values = &mut values[..count * PREDICT_PANEL];
+        for (q, (block, sq_block)) in self
+            .svs
+            .chunks(PREDICT_PANEL)
+            .zip(self.sq_sv.chunks(PREDICT_PANEL))
+            .enumerate()
+        {
+            for (b, sv) in block.iter().enumerate() {
+                fill_panel_column(panel, sv, b, false);
+            }
+            crate::linalg::simd(PanelKernel {
+                features: self.features,
+                r0,
+                sq_rows: &sq_rows,
+                panel,
+                sq_sv: sq_block,
+                kernel: self.kernel,
+                values: &mut *values,
+            });
+            f(q, values);
+            for (b, sv) in block.iter().enumerate() {
+                fill_panel_column(panel, sv, b, true);
+            }
+        }
+    }
 }
 
 /// Writes the sparse row `x` into column `b` of a `d × PREDICT_PANEL`
@@ -390,8 +398,7 @@ fn fill_panel_column(panel: &mut [f64], x: &Row<'_>, b: usize, clear: bool) {
 
 /// `values[k·PREDICT_PANEL + b] = K(x_{r0+k}, s_b)` for the rows of a
 /// task and the support vectors `s_b` of one panel (columns past
-/// `sq_sv.len()` are zero and left out). Run through
-/// [`crate::linalg::simd`].
+/// `sq_sv.len()` are left alone). Run through [`crate::linalg::simd`].
 struct PanelKernel<'a> {
     features: &'a Features,
     r0: usize,
@@ -405,29 +412,13 @@ struct PanelKernel<'a> {
 impl crate::linalg::SimdLoop for PanelKernel<'_> {
     #[inline(always)]
     fn run(self) {
-        let width = self.sq_sv.len();
         for (k, line) in self.values.chunks_exact_mut(PREDICT_PANEL).enumerate() {
-            let mut acc = [0.0; PREDICT_PANEL];
-            let mut add = |col: usize, v: f64| {
-                let at = col * PREDICT_PANEL;
-                for (a, &p) in acc.iter_mut().zip(&self.panel[at..at + PREDICT_PANEL]) {
-                    *a += v * p;
-                }
-            };
-            match self.features.row(self.r0 + k) {
-                Row::Sparse { indices, values } => {
-                    for (&col, &v) in indices.iter().zip(values) {
-                        add(col as usize, v);
-                    }
-                }
-                Row::Dense(values) => {
-                    for (col, &v) in values.iter().enumerate() {
-                        add(col, v);
-                    }
-                }
-            }
+            let dots = crate::linalg::panel_dots::<PREDICT_PANEL>(
+                &self.features.row(self.r0 + k),
+                self.panel,
+            );
             let sq_x = self.sq_rows[k];
-            for ((o, &dot), &sq) in line[..width].iter_mut().zip(&acc).zip(self.sq_sv) {
+            for ((o, &dot), &sq) in line.iter_mut().zip(&dots).zip(self.sq_sv) {
                 *o = self.kernel.from_dot(dot, sq, sq_x);
             }
         }

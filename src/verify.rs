@@ -337,25 +337,7 @@ impl crate::linalg::SimdLoop for PanelBlock<'_> {
     fn run(self) {
         for (k, gi) in self.out.iter_mut().enumerate() {
             let r = self.r0 + k;
-            let mut acc = [0.0; PANEL];
-            let mut add = |col: usize, v: f64| {
-                let at = col * PANEL;
-                for (a, &pv) in acc.iter_mut().zip(&self.panel[at..at + PANEL]) {
-                    *a += v * pv;
-                }
-            };
-            match self.features.row(r) {
-                Row::Sparse { indices, values } => {
-                    for (&col, &v) in indices.iter().zip(values) {
-                        add(col as usize, v);
-                    }
-                }
-                Row::Dense(values) => {
-                    for (col, &v) in values.iter().enumerate() {
-                        add(col, v);
-                    }
-                }
-            }
+            let mut acc = crate::linalg::panel_dots::<PANEL>(&self.features.row(r), self.panel);
             let line = &mut acc[..self.width];
             self.kernel
                 .map_dots_contiguous_inlined(line, &self.sq_sv[..self.width], self.sq[r]);
