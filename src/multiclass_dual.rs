@@ -186,6 +186,33 @@ impl JointModel {
     /// The scores `sₘ(x)` of every row (`k` per row).
     pub fn decision_values(&self, features: &Features) -> Vec<Vec<f64>> {
         let k = self.classes.len();
+        let scores = |kv: &[f64]| {
+            let mut s = vec![0.0; k];
+            for (sv, &kv) in self.support_vectors.iter().zip(kv) {
+                for m in 0..k {
+                    s[m] += sv.coef[m] * kv;
+                }
+            }
+            s
+        };
+        if self.weights.is_none() {
+            // The kernel values by panels where the width allows
+            // (`crate::model::kernel_rows`, the same values to the bit as
+            // the loop below, summed in the same order).
+            let rows: Vec<Row<'_>> = self
+                .support_vectors
+                .iter()
+                .map(|sv| Row::Sparse {
+                    indices: &sv.indices,
+                    values: &sv.values,
+                })
+                .collect();
+            if let Some(values) =
+                crate::model::kernel_rows(features, self.kernel, &rows, |_, kv| scores(kv))
+            {
+                return values;
+            }
+        }
         (0..features.n_rows())
             .into_par_iter()
             .map(|r| {
@@ -202,22 +229,23 @@ impl JointModel {
                 } else {
                     0.0
                 };
-                for sv in &self.support_vectors {
-                    let row = Row::Sparse {
-                        indices: &sv.indices,
-                        values: &sv.values,
-                    };
-                    let sq = if self.kernel.needs_norms() {
-                        row.squared_norm()
-                    } else {
-                        0.0
-                    };
-                    let kv = self.kernel.from_dot(row.dot(&x), sq, sq_x);
-                    for m in 0..k {
-                        s[m] += sv.coef[m] * kv;
-                    }
-                }
-                s
+                let kv: Vec<f64> = self
+                    .support_vectors
+                    .iter()
+                    .map(|sv| {
+                        let row = Row::Sparse {
+                            indices: &sv.indices,
+                            values: &sv.values,
+                        };
+                        let sq = if self.kernel.needs_norms() {
+                            row.squared_norm()
+                        } else {
+                            0.0
+                        };
+                        self.kernel.from_dot(row.dot(&x), sq, sq_x)
+                    })
+                    .collect();
+                scores(&kv)
             })
             .collect()
     }

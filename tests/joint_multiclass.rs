@@ -466,3 +466,42 @@ proptest! {
         prop_assert_eq!(t.model.predict(&data.features), data.labels.clone());
     }
 }
+
+/// A joint model's kernel scores, formed by panels of support vectors,
+/// equal the sums `Σ_sv coef_m · k(sv, x)` over the support vectors in
+/// order to the bit, on held-out rows.
+#[test]
+fn kernel_scores_equal_the_sums_over_support_vectors_to_the_bit() {
+    use svm_dual::data::Row;
+    let data = load("datasets/svmguide4");
+    let test = load("datasets/svmguide4.t");
+    let kernel = Kernel::Rbf {
+        gamma: default_gamma(data.features.n_cols()),
+    };
+    let options = JointOptions {
+        settings: SmoSettings::default(),
+        ..tight(JointMethod::CrammerSinger, 1.0, kernel, JointSolver::Block)
+    };
+    let t = train_joint(&data, &options, None).unwrap();
+    let model = &t.model;
+    assert!(model.support_vectors.len() > 64, "more than one panel");
+    let scores = model.decision_values(&test.features);
+    assert_eq!(scores.len(), test.features.n_rows());
+    for (r, s) in scores.iter().enumerate() {
+        let x = test.features.row(r);
+        let mut want = vec![0.0; model.classes.len()];
+        for sv in &model.support_vectors {
+            let row = Row::Sparse {
+                indices: &sv.indices,
+                values: &sv.values,
+            };
+            let kv = kernel.eval(&row, &x);
+            for (w, c) in want.iter_mut().zip(&sv.coef) {
+                *w += c * kv;
+            }
+        }
+        for (a, b) in s.iter().zip(&want) {
+            assert_eq!(a.to_bits(), b.to_bits(), "row {r}: {a} vs {b}");
+        }
+    }
+}
