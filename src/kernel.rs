@@ -125,13 +125,36 @@ impl Kernel {
     pub fn from_dot(&self, dot: f64, sq_a: f64, sq_b: f64) -> f64 {
         match *self {
             Kernel::Linear => dot,
-            Kernel::Rbf { gamma } => exp(-gamma * (sq_a + sq_b - 2.0 * dot).max(0.0)),
+            Kernel::Rbf { gamma } => rbf_from_dot(gamma, dot, sq_a, sq_b),
             Kernel::Poly {
                 gamma,
                 coef0,
                 degree,
             } => powi(gamma * dot + coef0, degree),
             Kernel::Sigmoid { gamma, coef0 } => (gamma * dot + coef0).tanh(),
+        }
+    }
+
+    /// `dots[k] ← from_dot(dots[k], sq_a[k], sq_b)` for every `k`, the same
+    /// values to the bit as [`Kernel::from_dot`], the kernel matched once
+    /// outside the loop: inlined into a loop run through
+    /// [`crate::linalg::simd`], the RBF kernel's [`exp`] is vectorised
+    /// (matched per entry it stays scalar). `sq_a` at least as long as
+    /// `dots`.
+    #[inline(always)]
+    pub fn from_dots(&self, dots: &mut [f64], sq_a: &[f64], sq_b: f64) {
+        match *self {
+            Kernel::Linear => {}
+            Kernel::Rbf { gamma } => {
+                for (d, &sq) in dots.iter_mut().zip(sq_a) {
+                    *d = rbf_from_dot(gamma, *d, sq, sq_b);
+                }
+            }
+            _ => {
+                for (d, &sq) in dots.iter_mut().zip(sq_a) {
+                    *d = self.from_dot(*d, sq, sq_b);
+                }
+            }
         }
     }
 
@@ -200,6 +223,14 @@ impl Kernel {
             self.from_dot(dot, 0.0, 0.0)
         }
     }
+}
+
+/// The RBF kernel's value from `⟨a, b⟩`, `‖a‖²` and `‖b‖²`
+/// ([`Kernel::from_dot`], [`Kernel::from_dots`]): `exp(−γ·max(0, ‖a‖² +
+/// ‖b‖² − 2⟨a, b⟩))` with [`exp`].
+#[inline(always)]
+fn rbf_from_dot(gamma: f64, dot: f64, sq_a: f64, sq_b: f64) -> f64 {
+    exp(-gamma * (sq_a + sq_b - 2.0 * dot).max(0.0))
 }
 
 /// `1.5·2⁵²`: adding it rounds a double of magnitude below `2⁵¹` to an

@@ -417,10 +417,9 @@ impl crate::linalg::SimdLoop for PanelKernel<'_> {
                 &self.features.row(self.r0 + k),
                 self.panel,
             );
-            let sq_x = self.sq_rows[k];
-            for ((o, &dot), &sq) in line.iter_mut().zip(&dots).zip(self.sq_sv) {
-                *o = self.kernel.from_dot(dot, sq, sq_x);
-            }
+            let line = &mut line[..self.sq_sv.len()];
+            line.copy_from_slice(&dots[..line.len()]);
+            self.kernel.from_dots(line, self.sq_sv, self.sq_rows[k]);
         }
     }
 }
