@@ -115,6 +115,29 @@ pub fn panel_dots<const P: usize>(row: &crate::data::Row<'_>, panel: &[f64]) -> 
     acc
 }
 
+/// Writes `row` into column `b` of a dense row-major `d × P` panel (the
+/// layout [`panel_dots`] reads), or zeroes the entries it wrote (`clear`),
+/// so that a panel reused for the next columns is zero elsewhere.
+pub fn set_panel_column<const P: usize>(
+    panel: &mut [f64],
+    row: &crate::data::Row<'_>,
+    b: usize,
+    clear: bool,
+) {
+    match row {
+        crate::data::Row::Sparse { indices, values } => {
+            for (&k, &v) in indices.iter().zip(values.iter()) {
+                panel[k as usize * P + b] = if clear { 0.0 } else { v };
+            }
+        }
+        crate::data::Row::Dense(values) => {
+            for (k, &v) in values.iter().enumerate() {
+                panel[k * P + b] = if clear { 0.0 } else { v };
+            }
+        }
+    }
+}
+
 /// Whether [`simd`] runs the AVX-512 version (32 registers of 8 doubles),
 /// for loops that choose how many partial sums to hold in registers: as
 /// many as fit without spilling on the version that runs. Choices made on

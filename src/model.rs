@@ -367,7 +367,7 @@ impl<'a> Panels<'a> {
             .enumerate()
         {
             for (b, sv) in block.iter().enumerate() {
-                fill_panel_column(panel, sv, b, false);
+                crate::linalg::set_panel_column::<PREDICT_PANEL>(panel, sv, b, false);
             }
             crate::linalg::simd(PanelKernel {
                 features: self.features,
@@ -380,18 +380,8 @@ impl<'a> Panels<'a> {
             });
             f(q, values);
             for (b, sv) in block.iter().enumerate() {
-                fill_panel_column(panel, sv, b, true);
+                crate::linalg::set_panel_column::<PREDICT_PANEL>(panel, sv, b, true);
             }
-        }
-    }
-}
-
-/// Writes the sparse row `x` into column `b` of a `d × PREDICT_PANEL`
-/// panel, or zeroes the entries it wrote (`clear`).
-fn fill_panel_column(panel: &mut [f64], x: &Row<'_>, b: usize, clear: bool) {
-    if let Row::Sparse { indices, values } = x {
-        for (&k, &v) in indices.iter().zip(values.iter()) {
-            panel[k as usize * PREDICT_PANEL + b] = if clear { 0.0 } else { v };
         }
     }
 }

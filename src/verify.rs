@@ -70,7 +70,7 @@
 use crate::data::{Features, Row};
 use crate::formulation::{Formulation, Loss};
 use crate::kernel::Kernel;
-use crate::linalg::gram_block_seq;
+use crate::linalg::{gram_block_seq, set_panel_column};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -288,7 +288,7 @@ fn panel_values(
             out.iter_mut().for_each(|gi| *gi = 0.0);
             for (svb, cb) in sv.chunks(PANEL).zip(coef.chunks(PANEL)) {
                 for (b, &j) in svb.iter().enumerate() {
-                    set_panel_column(panel, &features.row(j), b, false);
+                    set_panel_column::<PANEL>(panel, &features.row(j), b, false);
                 }
                 let mut sq_sv = [0.0; PANEL];
                 let mut c_sv = [0.0; PANEL];
@@ -308,7 +308,7 @@ fn panel_values(
                     kernel,
                 });
                 for (b, &j) in svb.iter().enumerate() {
-                    set_panel_column(panel, &features.row(j), b, true);
+                    set_panel_column::<PANEL>(panel, &features.row(j), b, true);
                 }
             }
         },
@@ -364,23 +364,6 @@ fn block_sum(values: &[f64], coef: &[f64]) -> f64 {
         s[t] += c * v;
     }
     ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
-}
-
-/// Writes row `x` into column `b` of the `n_cols × PANEL` panel, or zeroes
-/// the entries it wrote (`clear`).
-fn set_panel_column(panel: &mut [f64], x: &Row<'_>, b: usize, clear: bool) {
-    match x {
-        Row::Sparse { indices, values } => {
-            for (&k, &v) in indices.iter().zip(values.iter()) {
-                panel[k as usize * PANEL + b] = if clear { 0.0 } else { v };
-            }
-        }
-        Row::Dense(values) => {
-            for (k, &v) in values.iter().enumerate() {
-                panel[k * PANEL + b] = if clear { 0.0 } else { v };
-            }
-        }
-    }
 }
 
 /// Sparse storage: per row, one dot product with each support vector
