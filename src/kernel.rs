@@ -1321,13 +1321,7 @@ mod tests {
     #[test]
     fn columns_by_rows_and_by_columns_agree_to_the_bit() {
         // One-hot-like sparse rows: a few popular columns, many rare ones.
-        let mut s: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = move |m: u64| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            s % m
-        };
+        let mut next = crate::test_rng::xorshift(0x2545_f491_4f6c_dd1d);
         // More rows than one accumulation block, so blocks start past row 0.
         let n = SCATTER_ROWS + 700;
         let rows: Vec<Vec<(u32, f64)>> = (0..n)

@@ -47,6 +47,9 @@ pub mod train;
 pub mod verify;
 pub mod verify_joint;
 
+#[cfg(test)]
+mod test_rng;
+
 pub use solvers;
 
 /// Certifies a trained model on its training features.

@@ -877,13 +877,7 @@ mod tests {
 
     #[test]
     fn panels_and_pairwise_dot_products_agree_to_the_bit() {
-        let mut s: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = move |m: u64| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            s % m
-        };
+        let mut next = crate::test_rng::xorshift(0x9e37_79b9_7f4a_7c15);
         // 150 support vectors: two full panels and a partial one.
         let n = 300;
         let rows: Vec<Vec<(u32, f64)>> = (0..n)
@@ -931,13 +925,7 @@ mod tests {
     /// same for any number of threads.
     #[test]
     fn symmetric_support_vector_block_agrees_with_pairwise_values() {
-        let mut s: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = move |m: u64| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            s % m
-        };
+        let mut next = crate::test_rng::xorshift(0x2545_f491_4f6c_dd1d);
         let n = 1500;
         let rows: Vec<Vec<(u32, f64)>> = (0..n)
             .map(|_| {
