@@ -176,6 +176,63 @@ fn report_dash_goes_to_stdout_and_quiet_silences_stderr() {
     assert_eq!(report["solver"]["cache_mb"].as_f64(), Some(7.5));
 }
 
+/// `--report` naming a device (here through a link to `/dev/null`, so that
+/// a regression replaces the link, not the device) or a named pipe: written
+/// in place, neither replaced by a file; the model file beside it as usual.
+#[cfg(unix)]
+#[test]
+fn reports_to_devices_and_pipes_are_written_in_place() {
+    use std::os::unix::fs::FileTypeExt;
+    let (dir, data) = (TempDir::new().expect("tempdir"), heart_scale());
+    let link = dir.path().join("null.json");
+    std::os::unix::fs::symlink("/dev/null", &link).expect("symlink");
+    let model = dir.path().join("model.json");
+    let r = run(&[
+        "solve",
+        "--data",
+        data.to_str().unwrap(),
+        "--report",
+        link.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(r.code, 0, "stderr: {}", r.stderr);
+    assert!(fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(fs::metadata(&link).unwrap().file_type().is_char_device());
+    assert_eq!(read_json(&model)["kernel"]["type"], "rbf");
+    assert_eq!(entries(dir.path()), ["model.json", "null.json"]);
+
+    let fifo = dir.path().join("report.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || fs::read_to_string(fifo).expect("the pipe reads"))
+    };
+    let r = run(&[
+        "solve",
+        "--data",
+        data.to_str().unwrap(),
+        "--report",
+        fifo.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(r.code, 0, "stderr: {}", r.stderr);
+    // Before joining: a pipe replaced by a file would leave the reader
+    // waiting for a writer forever.
+    assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+    let report: Value =
+        serde_json::from_str(&reader.join().unwrap()).expect("JSON through the pipe");
+    assert_eq!(report["status"], "converged");
+}
+
 #[test]
 fn no_report_by_default_only_the_summary() {
     let data = heart_scale();

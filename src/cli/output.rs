@@ -7,6 +7,15 @@
 //! is staged are they renamed into place (and the directory synced). On any
 //! error the temporary files are removed, and an output already renamed in
 //! this run is removed again, so a failed run leaves nothing behind.
+//!
+//! A target that exists and is neither a regular file nor a directory — a
+//! device such as `/dev/null`, `/dev/stdout` (a pipe or a terminal), a
+//! named pipe — is not a file to replace: renaming onto it would replace
+//! the device node itself (`/dev/null` becoming a regular file, for a
+//! process allowed to write in `/dev`). Such a target is opened and written
+//! in place, after the files are renamed (a failed write removes them
+//! again). A symbolic link to a regular file is followed: the file it
+//! points to is replaced, and the link stays.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -90,32 +99,79 @@ fn sync_parent(path: &Path) {
     }
 }
 
-/// Writes every `(target, bytes)` atomically, all or nothing: all are
+/// How an output reaches its target (see the module documentation).
+#[derive(Debug, PartialEq)]
+enum Target {
+    /// A regular file, or a path that does not exist yet: staged next to
+    /// this path (the file a symbolic link points to) and renamed onto it.
+    File(PathBuf),
+    /// A device, pipe or socket: written in place.
+    Stream,
+}
+
+/// The [`Target`] kind of `path`, following symbolic links.
+fn target_kind(path: &Path) -> Target {
+    match fs::metadata(path) {
+        Ok(m) if m.is_file() => {
+            let is_link = fs::symlink_metadata(path).is_ok_and(|l| l.file_type().is_symlink());
+            let real = if is_link {
+                fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+            } else {
+                path.to_path_buf()
+            };
+            Target::File(real)
+        }
+        Ok(m) if !m.is_dir() => Target::Stream,
+        _ => Target::File(path.to_path_buf()),
+    }
+}
+
+/// Writes `bytes` to an existing device or pipe, in place.
+fn write_in_place(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut f = OpenOptions::new().write(true).open(path)?;
+    f.write_all(bytes)?;
+    f.flush()
+}
+
+/// Writes every `(target, bytes)` atomically, all or nothing: all files are
 /// staged before any is renamed, and on a failed rename the ones already
-/// renamed are removed.
+/// renamed are removed. Devices and pipes are written in place once the
+/// files are renamed; a failed write removes the renamed files too.
 pub fn write_all_atomically(files: &[(&Path, &[u8])]) -> Result<(), CliError> {
+    let output_error = |path: &Path, source| CliError::Output {
+        path: path.to_path_buf(),
+        source,
+    };
     let mut staged = Vec::with_capacity(files.len());
-    for (target, bytes) in files {
-        let s = StagedFile::write(target, bytes).map_err(|source| CliError::Output {
-            path: target.to_path_buf(),
-            source,
-        })?;
-        staged.push(s);
+    let mut streams = Vec::new();
+    for &(target, bytes) in files {
+        match target_kind(target) {
+            Target::File(real) => {
+                let s = StagedFile::write(&real, bytes).map_err(|e| output_error(target, e))?;
+                staged.push((target, s));
+            }
+            Target::Stream => streams.push((target, bytes)),
+        }
     }
     let mut done: Vec<PathBuf> = Vec::with_capacity(staged.len());
-    for s in staged {
-        let target = s.target.clone();
+    let undo = |done: &[PathBuf]| {
+        for p in done {
+            let _ = fs::remove_file(p);
+        }
+    };
+    for (target, s) in staged {
         match s.commit() {
             Ok(p) => done.push(p),
             Err(source) => {
-                for p in &done {
-                    let _ = fs::remove_file(p);
-                }
-                return Err(CliError::Output {
-                    path: target,
-                    source,
-                });
+                undo(&done);
+                return Err(output_error(target, source));
             }
+        }
+    }
+    for (target, bytes) in streams {
+        if let Err(source) = write_in_place(target, bytes) {
+            undo(&done);
+            return Err(output_error(target, source));
         }
     }
     Ok(())
@@ -294,6 +350,62 @@ mod tests {
         assert!(e.to_string().contains("b.json"), "{e}");
         assert_eq!(e.exit_code(), super::super::EXIT_FAILURE);
         assert!(entries(dir.path()).is_empty(), "{:?}", entries(dir.path()));
+    }
+
+    /// A link to a device is written through, in place: neither the link
+    /// nor the device is replaced by a file. (The link lives in a
+    /// temporary directory, so a regression replaces the link, never
+    /// `/dev/null` itself.)
+    #[cfg(unix)]
+    #[test]
+    fn devices_are_written_in_place() {
+        use std::os::unix::fs::FileTypeExt;
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("report.json");
+        std::os::unix::fs::symlink("/dev/null", &link).unwrap();
+        let file = dir.path().join("model.json");
+        write_all_atomically(&[(&link, b"{}"), (&file, b"model")]).unwrap();
+        assert!(fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert!(fs::metadata(&link).unwrap().file_type().is_char_device());
+        assert_eq!(fs::read_to_string(&file).unwrap(), "model");
+        assert_eq!(entries(dir.path()), ["model.json", "report.json"]);
+    }
+
+    /// A link to a regular file: the file is replaced, the link stays.
+    #[cfg(unix)]
+    #[test]
+    fn links_to_files_are_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.json");
+        fs::write(&real, "old").unwrap();
+        let sub = dir.path().join("sub");
+        fs::create_dir(&sub).unwrap();
+        let link = sub.join("link.json");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        write_all_atomically(&[(&link, b"new")]).unwrap();
+        assert!(fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(fs::read_to_string(&real).unwrap(), "new");
+        assert_eq!(entries(dir.path()), ["real.json", "sub"]);
+        assert_eq!(entries(&sub), ["link.json"]);
+    }
+
+    #[test]
+    fn target_kinds() {
+        let dir = tempfile::tempdir().unwrap();
+        let new = dir.path().join("new.json");
+        assert_eq!(target_kind(&new), Target::File(new.clone()));
+        assert_eq!(
+            target_kind(dir.path()),
+            Target::File(dir.path().to_path_buf())
+        );
+        #[cfg(unix)]
+        assert_eq!(target_kind(Path::new("/dev/null")), Target::Stream);
     }
 
     #[test]
