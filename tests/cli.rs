@@ -184,20 +184,18 @@ fn report_dash_goes_to_stdout_and_quiet_silences_stderr() {
 fn reports_to_devices_and_pipes_are_written_in_place() {
     use std::os::unix::fs::FileTypeExt;
     let (dir, data) = (TempDir::new().expect("tempdir"), heart_scale());
+    // `solve --report REPORT --quiet` on heart_scale, with `extra`.
+    let solve = |report: &Path, extra: &[&str]| {
+        let (data, report) = (data.to_str().unwrap(), report.to_str().unwrap());
+        let mut args = vec!["solve", "--data", data, "--report", report, "--quiet"];
+        args.extend_from_slice(extra);
+        let r = run(&args);
+        assert_eq!(r.code, 0, "stderr: {}", r.stderr);
+    };
     let link = dir.path().join("null.json");
     std::os::unix::fs::symlink("/dev/null", &link).expect("symlink");
     let model = dir.path().join("model.json");
-    let r = run(&[
-        "solve",
-        "--data",
-        data.to_str().unwrap(),
-        "--report",
-        link.to_str().unwrap(),
-        "--model",
-        model.to_str().unwrap(),
-        "--quiet",
-    ]);
-    assert_eq!(r.code, 0, "stderr: {}", r.stderr);
+    solve(&link, &["--model", model.to_str().unwrap()]);
     assert!(fs::symlink_metadata(&link)
         .unwrap()
         .file_type()
@@ -216,15 +214,7 @@ fn reports_to_devices_and_pipes_are_written_in_place() {
         let fifo = fifo.clone();
         std::thread::spawn(move || fs::read_to_string(fifo).expect("the pipe reads"))
     };
-    let r = run(&[
-        "solve",
-        "--data",
-        data.to_str().unwrap(),
-        "--report",
-        fifo.to_str().unwrap(),
-        "--quiet",
-    ]);
-    assert_eq!(r.code, 0, "stderr: {}", r.stderr);
+    solve(&fifo, &[]);
     // Before joining: a pipe replaced by a file would leave the reader
     // waiting for a writer forever.
     assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
