@@ -875,22 +875,40 @@ pub fn best_bias(g: &[f64], y: &[f64], formulation: &Formulation, b_hint: f64) -
 mod tests {
     use super::*;
 
-    #[test]
-    fn panels_and_pairwise_dot_products_agree_to_the_bit() {
-        let mut next = crate::test_rng::xorshift(0x9e37_79b9_7f4a_7c15);
-        // 150 support vectors: two full panels and a partial one.
-        let n = 300;
+    /// `n` seeded sparse rows over `groups · stride` columns: one entry a
+    /// group of `stride` columns, valued `(l − (levels − 1)/2) · scale` for
+    /// `l` drawn in `0..levels` (zeros dropped).
+    fn random_rows(
+        seed: u64,
+        n: usize,
+        groups: u32,
+        stride: u32,
+        levels: u64,
+        scale: f64,
+    ) -> Features {
+        let mut next = crate::test_rng::xorshift(seed);
+        let centre = ((levels - 1) / 2) as f64;
         let rows: Vec<Vec<(u32, f64)>> = (0..n)
             .map(|_| {
-                let mut r: Vec<(u32, f64)> = (0..5u32)
-                    .map(|g| (g * 8 + next(8) as u32, (next(7) as f64 - 3.0) * 0.3))
+                let mut r: Vec<(u32, f64)> = (0..groups)
+                    .map(|g| {
+                        let col = g * stride + next(u64::from(stride)) as u32;
+                        (col, (next(levels) as f64 - centre) * scale)
+                    })
                     .filter(|e| e.1 != 0.0)
                     .collect();
                 r.dedup_by_key(|e| e.0);
                 r
             })
             .collect();
-        let features = Features::from_sparse_rows(&rows, 40);
+        Features::from_sparse_rows(&rows, (groups * stride) as usize)
+    }
+
+    #[test]
+    fn panels_and_pairwise_dot_products_agree_to_the_bit() {
+        // 150 support vectors: two full panels and a partial one.
+        let n = 300;
+        let features = random_rows(0x9e37_79b9_7f4a_7c15, n, 5, 8, 7, 0.3);
         let sv: Vec<usize> = (0..n).filter(|i| i % 2 == 0).collect();
         let coef: Vec<f64> = sv.iter().map(|&j| (j % 7) as f64 - 3.0).collect();
         let sq: Vec<f64> = (0..n).map(|i| features.row(i).squared_norm()).collect();
@@ -925,19 +943,8 @@ mod tests {
     /// same for any number of threads.
     #[test]
     fn symmetric_support_vector_block_agrees_with_pairwise_values() {
-        let mut next = crate::test_rng::xorshift(0x2545_f491_4f6c_dd1d);
         let n = 1500;
-        let rows: Vec<Vec<(u32, f64)>> = (0..n)
-            .map(|_| {
-                let mut r: Vec<(u32, f64)> = (0..6u32)
-                    .map(|g| (g * 10 + next(10) as u32, (next(9) as f64 - 4.0) * 0.25))
-                    .filter(|e| e.1 != 0.0)
-                    .collect();
-                r.dedup_by_key(|e| e.0);
-                r
-            })
-            .collect();
-        let features = Features::from_sparse_rows(&rows, 60);
+        let features = random_rows(0x2545_f491_4f6c_dd1d, n, 6, 10, 9, 0.25);
         // 900 support vectors, not a multiple of a panel: three full
         // chunks, a partial one, a partial last panel.
         let sv: Vec<usize> = (0..n)
