@@ -362,13 +362,26 @@ pub struct MulticlassTrained {
 }
 
 impl MulticlassTrained {
-    /// The largest relative duality gap among the sub-problems.
+    /// The largest relative duality gap among the sub-problems; NaN when
+    /// a sub-problem's gap is NaN (an iterate without a finite
+    /// certificate, e.g. after divergence on a kernel that is not positive
+    /// semidefinite), so that no such sub-problem is passed over.
     pub fn worst_relative_gap(&self) -> f64 {
-        self.subproblems
-            .iter()
-            .map(|s| s.certificate.relative_gap)
-            .fold(0.0, f64::max)
+        worst_gap(self.subproblems.iter().map(|s| s.certificate.relative_gap))
     }
+}
+
+/// The largest of `gaps` (0 for none), NaN if any is NaN: `f64::max`
+/// alone would drop a NaN.
+fn worst_gap(gaps: impl Iterator<Item = f64>) -> f64 {
+    let mut worst = 0.0_f64;
+    for g in gaps {
+        if g.is_nan() {
+            return f64::NAN;
+        }
+        worst = worst.max(g);
+    }
+    worst
 }
 
 /// The rows `rows` of `data` with labels `labels` (one per row), features
@@ -812,6 +825,14 @@ mod tests {
     use super::*;
     use crate::formulation::{Formulation, Loss};
     use crate::kernel::Kernel;
+
+    #[test]
+    fn a_nan_gap_is_the_worst_gap() {
+        assert_eq!(worst_gap([1e-7, 3e-5, 2e-6].into_iter()), 3e-5);
+        assert_eq!(worst_gap(std::iter::empty()), 0.0);
+        assert!(worst_gap([1e-7, f64::NAN, 2e-6].into_iter()).is_nan());
+        assert!(worst_gap([f64::NAN, 1e-7].into_iter()).is_nan());
+    }
 
     fn three_blobs() -> Dataset {
         let pts = [

@@ -442,7 +442,8 @@ pub struct MulticlassReport {
     pub status: ReportStatus,
     /// The sub-problems, in training order.
     pub subproblems: Vec<SubproblemReport>,
-    /// The largest relative duality gap among the sub-problems.
+    /// The largest relative duality gap among the sub-problems; NaN
+    /// (`null` in JSON) when one of them has none.
     pub worst_relative_gap: f64,
     /// Iterations summed over the sub-problems.
     pub total_iterations: u64,
