@@ -11,7 +11,10 @@
 //! `1 / number of features`. For the RBF kernel the squared norms are
 //! precomputed, so `‖a − b‖² = ‖a‖² + ‖b‖² − 2⟨a, b⟩` costs one dot product.
 //! The sigmoid kernel is not positive semidefinite for every `γ, coef0`; the
-//! solvers still run, but the certificate then carries no guarantee.
+//! solvers still run, but the certificate then carries no guarantee. A
+//! negative `k(x, x)` (sigmoid or polynomial with `coef0 < 0`) makes the
+//! dual's `Q` certainly indefinite and is refused as a setup error
+//! (LIBSVM trains it anyway).
 //!
 //! # The exponential
 //! The RBF kernel's `exp` is [`exp`] below, not the C library's: a

@@ -629,16 +629,7 @@ fn validate<M: RowMatrix + ?Sized>(x: &M, problem: &CdProblem<'_>) -> Result<(),
             upper: problem.upper[i],
         });
     }
-    if let Some(i) = problem
-        .shift
-        .iter()
-        .position(|&d| !d.is_finite() || d < 0.0)
-    {
-        return Err(SetupError::NonFinite {
-            what: "diagonal shift (or negative)",
-            index: i,
-        });
-    }
+    crate::qmatrix::diagonal_nonnegative("diagonal shift", problem.shift)?;
     if let CdBias::Regularized { value } = problem.bias {
         if !(value.is_finite() && value >= 0.0) {
             return Err(SetupError::InvalidSetting {

@@ -23,6 +23,20 @@ pub enum SetupError {
         /// The first offending index.
         index: usize,
     },
+    /// A diagonal entry that must be nonnegative is negative: `Q` (or the
+    /// shift) cannot be positive semidefinite.
+    #[error(
+        "{what} is negative ({value}) at index {index}, so the problem is not convex \
+         (Q must be positive semidefinite)"
+    )]
+    NegativeDiagonal {
+        /// Which input.
+        what: &'static str,
+        /// The first offending index.
+        index: usize,
+        /// Its value.
+        value: f64,
+    },
     /// `lᵢ` is not finite, or `uᵢ < lᵢ`, or `uᵢ` is NaN.
     #[error("bounds [{lower}, {upper}] at index {index} are invalid")]
     InvalidBounds {

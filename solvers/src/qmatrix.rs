@@ -166,11 +166,20 @@ pub fn columns_one_by_one<Q: QMatrix + ?Sized>(
 pub(crate) fn checked_diagonal(q: &dyn QMatrix) -> Result<Vec<f64>, SetupError> {
     let mut qd = vec![0.0; q.dim()];
     q.diagonal(&mut qd);
-    match qd.iter().position(|d| !d.is_finite() || *d < 0.0) {
-        Some(i) => Err(SetupError::NonFinite {
-            what: "diagonal of Q (or negative)",
-            index: i,
+    diagonal_nonnegative("diagonal of Q", &qd)?;
+    Ok(qd)
+}
+
+/// Checks that every entry of the diagonal `d` (named `what`) is finite
+/// and nonnegative.
+pub(crate) fn diagonal_nonnegative(what: &'static str, d: &[f64]) -> Result<(), SetupError> {
+    match d.iter().position(|v| !v.is_finite() || *v < 0.0) {
+        Some(index) if d[index].is_finite() => Err(SetupError::NegativeDiagonal {
+            what,
+            index,
+            value: d[index],
         }),
-        None => Ok(qd),
+        Some(index) => Err(SetupError::NonFinite { what, index }),
+        None => Ok(()),
     }
 }

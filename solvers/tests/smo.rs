@@ -4,7 +4,9 @@
 
 use proptest::prelude::*;
 use solvers::projection::project;
-use solvers::{kkt, solve_smo, DenseQ, Equality, QMatrix, QpProblem, SmoSettings, Status};
+use solvers::{
+    kkt, solve_smo, DenseQ, Equality, QMatrix, QpProblem, SetupError, SmoSettings, Status,
+};
 
 mod common;
 use common::{case, check_solution, rbf_problem, svc_problem};
@@ -186,6 +188,26 @@ fn setup_errors_are_errors() {
         ..ok
     };
     assert!(solve_smo(&q, &mismatched, &SmoSettings::default(), None).is_err());
+    // A negative diagonal entry is named as such, with its value.
+    let indefinite = DenseQ::new(2, vec![1.0, 0.0, 0.0, -0.5]).unwrap();
+    let err = solve_smo(&indefinite, &ok, &SmoSettings::default(), None).unwrap_err();
+    assert_eq!(
+        err,
+        SetupError::NegativeDiagonal {
+            what: "diagonal of Q",
+            index: 1,
+            value: -0.5
+        }
+    );
+    assert!(
+        err.to_string().contains("is negative (-0.5) at index 1"),
+        "{err}"
+    );
+    let not_finite = DenseQ::new(2, vec![f64::NAN, 0.0, 0.0, 1.0]).unwrap();
+    assert!(matches!(
+        solve_smo(&not_finite, &ok, &SmoSettings::default(), None),
+        Err(SetupError::NonFinite { index: 0, .. })
+    ));
 }
 
 /// `Q = diag(d) + V Vᵀ` with `V` of rank 3: positive definite, columns in
