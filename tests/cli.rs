@@ -718,3 +718,38 @@ fn a_kernel_with_a_negative_diagonal_is_refused_by_name() {
     );
     assert!(entries(dir.path()).is_empty(), "nothing written");
 }
+
+#[test]
+fn predict_output_dash_is_standard_output() {
+    let (r, dir) = solve_heart(&["--quiet"]);
+    assert_eq!(r.code, 0, "stderr: {}", r.stderr);
+    let model = dir.path().join("model.json");
+    let data = heart_scale();
+    let out = svm_dual()
+        .current_dir(dir.path())
+        .args([
+            "predict",
+            "--model",
+            model.to_str().expect("utf-8 path"),
+            "--data",
+            data.to_str().expect("utf-8 path"),
+            "--output",
+            "-",
+        ])
+        .output()
+        .expect("svm-dual runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        stdout.lines().count(),
+        270,
+        "one prediction a row of heart_scale"
+    );
+    assert!(stdout.lines().all(|l| l == "1" || l == "-1"), "{stdout}");
+    assert!(!dir.path().join("-").exists(), "no file named -");
+}

@@ -61,7 +61,7 @@ pub struct PredictArgs {
     /// otherwise; CSV with the labels in the first column].
     #[arg(long, value_enum)]
     pub format: Option<FormatArg>,
-    /// Write the predictions to FILE (atomically) [default: stdout].
+    /// Write the predictions to FILE (atomically); `-` or none: stdout.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Add the decision value f(x) as a second column.
@@ -179,7 +179,9 @@ pub fn accuracy_line(correct: usize, total: usize) -> String {
 
 /// Runs `svm-dual predict`.
 pub fn run(args: PredictArgs) -> Result<(), CliError> {
-    if let Some(out) = &args.output {
+    // `-` is standard output, as for `--report -`.
+    let output = args.output.as_deref().filter(|p| p.as_os_str() != "-");
+    if let Some(out) = output {
         check_not_input("--output", out, &[&args.model, &args.data])?;
     }
     let model = load_any_model(&args.model, args.model_format)?;
@@ -231,8 +233,8 @@ pub fn run(args: PredictArgs) -> Result<(), CliError> {
         text.push('\n');
     }
 
-    match &args.output {
-        Some(p) => write_all_atomically(&[(p.as_path(), text.as_bytes())])?,
+    match output {
+        Some(p) => write_all_atomically(&[(p, text.as_bytes())])?,
         None => {
             let mut out = std::io::stdout().lock();
             out.write_all(text.as_bytes())
