@@ -692,23 +692,8 @@ fn batched_working_sets_reach_the_same_optimum_and_are_reported() {
 fn a_kernel_with_a_negative_diagonal_is_refused_by_name() {
     // tanh(γ‖x‖² + coef0) < 0 for heart_scale's first row: not positive
     // semidefinite, and the error says so instead of "not finite".
-    let data = heart_scale();
-    let dir = TempDir::new().expect("temp dir");
-    let report = dir.path().join("r.json");
-    let r = run(&[
-        "solve",
-        "--data",
-        data.to_str().expect("utf-8 path"),
-        "--kernel",
-        "sigmoid",
-        "--gamma",
-        "0.0625",
-        "--coef0",
-        "-1",
-        "--loss",
-        "l1",
-        "--report",
-        report.to_str().expect("utf-8 path"),
+    let (r, dir) = solve_heart(&[
+        "--kernel", "sigmoid", "--gamma", "0.0625", "--coef0", "-1", "--loss", "l1",
     ]);
     assert_eq!(r.code, 2, "stderr: {}", r.stderr);
     assert!(
