@@ -721,14 +721,14 @@ impl SolveArgs {
 
         let report = match self.report {
             None => None,
-            Some(p) if p.as_os_str() == "-" => Some(ReportTarget::Stdout),
+            Some(p) if super::output::is_stdout(&p) => Some(ReportTarget::Stdout),
             Some(p) => {
                 check_output_path("--report", &p)?;
                 Some(ReportTarget::File(p))
             }
         };
         if let Some(m) = &self.model {
-            if m.as_os_str() == "-" {
+            if super::output::is_stdout(m) {
                 return Err(bad(
                     "--model",
                     "the model is written to a file only, not to `-`",

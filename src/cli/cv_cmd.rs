@@ -23,7 +23,7 @@ use svm_dual::report::DataSummary;
 use svm_dual::train::{default_gamma, SolverChoice, SolverKind, TrainOptions};
 
 use super::args::{ReportTarget, SolveArgs, SolveOptions};
-use super::output::write_all_atomically;
+use super::output::{write_all_atomically, write_stdout};
 use super::run::{apply_weights, cd_settings};
 use super::{CliError, EXIT_LIMIT, EXIT_SUCCESS};
 
@@ -327,26 +327,13 @@ fn execute(command: &str, options: &CvOptions, grid: &Grid) -> Result<u8, CliErr
     } else {
         grid_table(&report, &outcome)
     };
-    let stdout_name = || PathBuf::from("-");
     if let (Some(ReportTarget::Stdout), Some(j)) = (&solve.report, &json) {
         if !solve.quiet {
             let _ = std::io::stderr().write_all(table.as_bytes());
         }
-        let mut out = std::io::stdout().lock();
-        out.write_all(j.as_bytes())
-            .and_then(|()| out.flush())
-            .map_err(|source| CliError::Output {
-                path: stdout_name(),
-                source,
-            })?;
+        write_stdout(j.as_bytes())?;
     } else {
-        let mut out = std::io::stdout().lock();
-        out.write_all(table.as_bytes())
-            .and_then(|()| out.flush())
-            .map_err(|source| CliError::Output {
-                path: stdout_name(),
-                source,
-            })?;
+        write_stdout(table.as_bytes())?;
     }
 
     let mut code = if report.points.iter().all(|p| p.all_converged) {

@@ -29,6 +29,24 @@ use super::args::{ReportTarget, SolveOptions};
 use super::run::Outcome;
 use super::CliError;
 
+/// Whether `path` is `-`, the name of standard output on the command line
+/// (`--report -`, `predict --output -`).
+pub fn is_stdout(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// Writes `bytes` to standard output and flushes it; a failure is an
+/// output error on `-`.
+pub fn write_stdout(bytes: &[u8]) -> Result<(), CliError> {
+    let mut out = io::stdout().lock();
+    out.write_all(bytes)
+        .and_then(|()| out.flush())
+        .map_err(|source| CliError::Output {
+            path: PathBuf::from("-"),
+            source,
+        })
+}
+
 /// A file written to a temporary name next to its target, not yet renamed.
 /// Dropping it removes the temporary file.
 #[derive(Debug)]
@@ -257,13 +275,7 @@ pub fn write_outputs(
     }
     write_all_atomically(&files)?;
     if let (Some(ReportTarget::Stdout), Some(j)) = (&options.report, report_json) {
-        let mut out = io::stdout().lock();
-        out.write_all(j.as_bytes())
-            .and_then(|()| out.flush())
-            .map_err(|source| CliError::Output {
-                path: PathBuf::from("-"),
-                source,
-            })?;
+        write_stdout(j.as_bytes())?;
     }
     Ok(())
 }

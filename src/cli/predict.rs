@@ -23,7 +23,7 @@ use svm_dual::model_io::{self, LoadedModel, ModelFormat};
 use svm_dual::multiclass::{parse_any_bytes, AnyModel};
 
 use super::args::FormatArg;
-use super::output::write_all_atomically;
+use super::output::{is_stdout, write_all_atomically, write_stdout};
 use super::CliError;
 
 /// `--model-format`.
@@ -180,7 +180,7 @@ pub fn accuracy_line(correct: usize, total: usize) -> String {
 /// Runs `svm-dual predict`.
 pub fn run(args: PredictArgs) -> Result<(), CliError> {
     // `-` is standard output, as for `--report -`.
-    let output = args.output.as_deref().filter(|p| p.as_os_str() != "-");
+    let output = args.output.as_deref().filter(|p| !is_stdout(p));
     if let Some(out) = output {
         check_not_input("--output", out, &[&args.model, &args.data])?;
     }
@@ -235,15 +235,7 @@ pub fn run(args: PredictArgs) -> Result<(), CliError> {
 
     match output {
         Some(p) => write_all_atomically(&[(p, text.as_bytes())])?,
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes())
-                .and_then(|()| out.flush())
-                .map_err(|source| CliError::Output {
-                    path: PathBuf::from("-"),
-                    source,
-                })?;
-        }
+        None => write_stdout(text.as_bytes())?,
     }
     if !args.quiet {
         let _ = writeln!(

@@ -39,7 +39,7 @@ use svm_dual::report::{
 use svm_dual::verify::{try_verify_detailed, Certificate};
 
 use super::args::{FormatArg, LossArg};
-use super::output::{significant, write_all_atomically};
+use super::output::{is_stdout, significant, write_all_atomically, write_stdout};
 use super::predict::{check_not_input, load_data, load_model, ModelFormatArg};
 use super::CliError;
 
@@ -382,7 +382,7 @@ pub fn summary_line(report: &VerifyReport) -> String {
 pub fn run(args: VerifyArgs) -> Result<(), CliError> {
     let start = Instant::now();
     let report_target = match &args.report {
-        Some(p) if p.as_os_str() == "-" => None,
+        Some(p) if is_stdout(p) => None,
         Some(p) => {
             check_not_input("--report", p, &[&args.model, &args.data])?;
             Some(p.clone())
@@ -506,15 +506,7 @@ pub fn run(args: VerifyArgs) -> Result<(), CliError> {
         json.push('\n');
         match &report_target {
             Some(p) => write_all_atomically(&[(p.as_path(), json.as_bytes())])?,
-            None => {
-                let mut out = std::io::stdout().lock();
-                out.write_all(json.as_bytes())
-                    .and_then(|()| out.flush())
-                    .map_err(|source| CliError::Output {
-                        path: Path::new("-").to_path_buf(),
-                        source,
-                    })?;
-            }
+            None => write_stdout(json.as_bytes())?,
         }
     }
     if !args.quiet {
