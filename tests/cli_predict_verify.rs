@@ -483,3 +483,381 @@ fn solve_writes_libsvm_models() {
     assert!(r.stderr.contains("not an integer"), "{}", r.stderr);
     assert_eq!(entries(empty.path()), vec!["halves.txt".to_string()]);
 }
+
+/// The rows of a LIBSVM file with `n` features, dense: the label as
+/// written and the values (missing indices are 0).
+fn dense_rows(relative: &str, n: usize) -> Vec<(String, Vec<f64>)> {
+    fs::read_to_string(repo(relative))
+        .expect("dataset")
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let mut fields = line.split_whitespace();
+            let label = fields.next().expect("a label").to_string();
+            let mut x = vec![0.0; n];
+            for f in fields {
+                let (i, v) = f.split_once(':').expect("index:value");
+                x[i.parse::<usize>().expect("index") - 1] = v.parse().expect("value");
+            }
+            (label, x)
+        })
+        .collect()
+}
+
+/// Writes `rows` as CSV with the label in the last column, the first
+/// `columns` features per row (zeros beyond the row's own), `delimiter`
+/// between fields and, if given, a header row.
+fn write_csv(
+    path: &Path,
+    rows: &[(String, Vec<f64>)],
+    columns: usize,
+    delimiter: &str,
+    header: Option<&str>,
+) {
+    let mut text = String::new();
+    if let Some(h) = header {
+        text.push_str(h);
+        text.push('\n');
+    }
+    for (label, x) in rows {
+        let mut fields: Vec<String> = (0..columns)
+            .map(|k| x.get(k).copied().unwrap_or(0.0).to_string())
+            .collect();
+        fields.push(label.clone());
+        text.push_str(&fields.join(delimiter));
+        text.push('\n');
+    }
+    fs::write(path, text).expect("CSV written");
+}
+
+/// iris.scale as CSV, header `a,b,c,d,label` (labels in column 4).
+fn iris_csv(dir: &Path) -> PathBuf {
+    let path = dir.join("it.csv");
+    let rows = dense_rows("datasets/iris.scale", 4);
+    write_csv(&path, &rows, 4, ",", Some("a,b,c,d,label"));
+    path
+}
+
+/// `solve --loss l1 --gamma 0.5` on `data` with `extra` options; returns
+/// the model path and the report.
+fn solve_model(dir: &Path, data: &Path, extra: &[&str]) -> (PathBuf, Value) {
+    let model = dir.join("m.json");
+    let report = dir.join("r.json");
+    let mut args = vec![
+        "solve",
+        "--data",
+        s(data),
+        "--loss",
+        "l1",
+        "--gamma",
+        "0.5",
+        "--model",
+        s(&model),
+        "--report",
+        s(&report),
+        "--quiet",
+    ];
+    args.extend_from_slice(extra);
+    let r = run(&args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    (model, read_json(&report))
+}
+
+/// `Accuracy = …% (k/n)` → `(k, n)`.
+fn accuracy_counts(stderr: &str) -> (usize, usize) {
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("Accuracy = "))
+        .unwrap_or_else(|| panic!("no accuracy line in {stderr:?}"));
+    let inner = line
+        .rsplit_once('(')
+        .expect("(k/n)")
+        .1
+        .trim_end_matches(')');
+    let (k, n) = inner.split_once('/').expect("k/n");
+    (k.parse().expect("k"), n.parse().expect("n"))
+}
+
+#[test]
+fn predict_reads_csv_with_the_options_of_solve() {
+    let dir = TempDir::new().expect("tempdir");
+    let data = iris_csv(dir.path());
+    let (model, report) = solve_model(dir.path(), &data, &["--label-column", "4"]);
+    let train_accuracy = num(&report, "/training_accuracy");
+    assert!(train_accuracy > 0.9, "{train_accuracy}");
+
+    let out = dir.path().join("p.txt");
+    let r = run(&[
+        "predict",
+        "--model",
+        s(&model),
+        "--data",
+        s(&data),
+        "--label-column",
+        "4",
+        "--output",
+        s(&out),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let (correct, total) = accuracy_counts(&r.stderr);
+    assert_eq!(total, 150);
+    assert!(
+        (correct as f64 / 150.0 - train_accuracy).abs() < 1e-12,
+        "{train_accuracy}: {}",
+        r.stderr
+    );
+    let predicted = fs::read_to_string(&out).expect("written");
+
+    // The same rows, `;`-delimited and without a header: the same
+    // predictions with --delimiter and --csv-header.
+    let semi = dir.path().join("it-semi.csv");
+    write_csv(&semi, &dense_rows("datasets/iris.scale", 4), 4, ";", None);
+    let r = run(&[
+        "predict",
+        "--model",
+        s(&model),
+        "--data",
+        s(&semi),
+        "--label-column",
+        "4",
+        "--delimiter",
+        ";",
+        "--csv-header",
+        "no",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout, predicted);
+    assert_eq!(accuracy_counts(&r.stderr), (correct, total));
+}
+
+#[test]
+fn verify_reads_csv_with_the_options_of_solve() {
+    // heart_scale, `;`-delimited, no header, labels in the last column.
+    let dir = TempDir::new().expect("tempdir");
+    let data = dir.path().join("heart.csv");
+    write_csv(
+        &data,
+        &dense_rows("datasets/heart_scale", 13),
+        13,
+        ";",
+        None,
+    );
+    let csv = [
+        "--label-column",
+        "13",
+        "--delimiter",
+        ";",
+        "--csv-header",
+        "no",
+    ];
+    let (model, solved) = solve_model(dir.path(), &data, &csv);
+    let (r, verified) = verify(&model, &data, &csv);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(verified["input"]["format"], "csv");
+    assert_eq!(verified["input"]["n_features"], 13);
+    assert_eq!(
+        num(&verified, "/matching/by_recorded_index"),
+        num(&verified, "/matching/support_vectors")
+    );
+    let p = "/certificate/dual_objective";
+    let (a, b) = (num(&solved, p), num(&verified, p));
+    assert!((a - b).abs() <= 1e-9 * a.abs().max(1.0), "{a} vs {b}");
+}
+
+#[test]
+fn predict_and_verify_check_the_csv_options_as_solve_does() {
+    let heart = repo("datasets/heart_scale");
+    let model = fixture("heart_scale.model");
+    for command in ["predict", "verify"] {
+        for (extra, needle) in [
+            (&["--label-column", "3"][..], "apply only to CSV input"),
+            (&["--csv-header", "yes"], "apply only to CSV input"),
+            (
+                &["--format", "csv", "--delimiter", "ab"],
+                "invalid value for --delimiter",
+            ),
+        ] {
+            let mut args = vec![command, "--model", s(&model), "--data", s(&heart)];
+            args.extend_from_slice(extra);
+            let r = run(&args);
+            assert_eq!(r.code, 2, "{command} {extra:?}: {}", r.stderr);
+            assert!(
+                r.stderr.contains(needle),
+                "{command} {extra:?}: {}",
+                r.stderr
+            );
+            assert!(r.stdout.is_empty(), "{command} {extra:?}");
+        }
+    }
+}
+
+#[test]
+fn csv_with_another_number_of_features_is_refused() {
+    let dir = TempDir::new().expect("tempdir");
+    let data = iris_csv(dir.path());
+    let (model, _) = solve_model(dir.path(), &data, &["--label-column", "4"]);
+    // Three feature columns, the label in column 3.
+    let narrow = dir.path().join("narrow.csv");
+    write_csv(
+        &narrow,
+        &dense_rows("datasets/iris.scale", 4),
+        3,
+        ",",
+        Some("a,b,c,label"),
+    );
+    let out = dir.path().join("p.txt");
+    let r = run(&[
+        "predict",
+        "--model",
+        s(&model),
+        "--data",
+        s(&narrow),
+        "--label-column",
+        "3",
+        "--output",
+        s(&out),
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    for needle in [
+        "narrow.csv",
+        "has 3 feature columns",
+        "m.json",
+        "4 features",
+    ] {
+        assert!(r.stderr.contains(needle), "{needle}: {}", r.stderr);
+    }
+    assert!(!out.exists());
+
+    // solve --test (the same --label-column): a file with an extra column
+    // after the labels is refused before training, nothing written.
+    let extra = dir.path().join("extra.csv");
+    let text: String = fs::read_to_string(&data)
+        .unwrap()
+        .lines()
+        .map(|l| format!("{l},0\n"))
+        .collect();
+    fs::write(&extra, text.replacen(",0\n", ",e\n", 1)).unwrap();
+    let sub = dir.path().join("solve");
+    fs::create_dir(&sub).unwrap();
+    let model2 = sub.join("m2.json");
+    let r = run(&[
+        "solve",
+        "--data",
+        s(&data),
+        "--label-column",
+        "4",
+        "--test",
+        s(&extra),
+        "--model",
+        s(&model2),
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    for needle in [
+        "--test",
+        "extra.csv",
+        "has 5 feature columns",
+        "it.csv has 4",
+    ] {
+        assert!(r.stderr.contains(needle), "{needle}: {}", r.stderr);
+    }
+    assert!(entries(&sub).is_empty(), "{:?}", entries(&sub));
+
+    // verify: a binary model on heart_scale as CSV, checked on 14 columns.
+    let heart = dense_rows("datasets/heart_scale", 13);
+    let heart13 = dir.path().join("heart13.csv");
+    let heart14 = dir.path().join("heart14.csv");
+    write_csv(&heart13, &heart, 13, ",", None);
+    write_csv(&heart14, &heart, 14, ",", None);
+    let (binary, _) = solve_model(&sub, &heart13, &["--label-column", "13"]);
+    let r = run(&[
+        "verify",
+        "--model",
+        s(&binary),
+        "--data",
+        s(&heart14),
+        "--label-column",
+        "14",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    for needle in ["heart14.csv", "has 14 feature columns", "13 features"] {
+        assert!(r.stderr.contains(needle), "{needle}: {}", r.stderr);
+    }
+}
+
+#[test]
+fn libsvm_models_and_sparse_data_keep_svm_predict_behaviour() {
+    let dir = TempDir::new().expect("tempdir");
+    let heart = dense_rows("datasets/heart_scale", 13);
+    let sparse = run(&[
+        "predict",
+        "--model",
+        s(&fixture("heart_scale.model")),
+        "--data",
+        s(&repo("datasets/heart_scale")),
+    ]);
+    assert_eq!(sparse.code, 0, "{}", sparse.stderr);
+    // A LIBSVM model does not record its number of features: a CSV with an
+    // extra zero column predicts as the sparse file.
+    let heart14 = dir.path().join("heart14.csv");
+    write_csv(&heart14, &heart, 14, ",", None);
+    let r = run(&[
+        "predict",
+        "--model",
+        s(&fixture("heart_scale.model")),
+        "--data",
+        s(&heart14),
+        "--label-column",
+        "14",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout, sparse.stdout);
+    // Sparse data with an index beyond our JSON model's features: accepted
+    // (the feature meets only zeros), as svm-predict does.
+    let (model, _) = solve_model(dir.path(), &repo("datasets/heart_scale"), &[]);
+    let wide = dir.path().join("wide.txt");
+    let text: String = fs::read_to_string(repo("datasets/heart_scale"))
+        .unwrap()
+        .lines()
+        .map(|l| format!("{} 20:1\n", l.trim_end()))
+        .collect();
+    fs::write(&wide, text).unwrap();
+    let r = run(&["predict", "--model", s(&model), "--data", s(&wide)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+#[test]
+fn a_missing_output_directory_is_refused_up_front() {
+    let dir = TempDir::new().expect("tempdir");
+    let out = dir.path().join("missing").join("p.txt");
+    let r = run(&[
+        "predict",
+        "--model",
+        s(&fixture("heart_scale.model")),
+        "--data",
+        s(&repo("datasets/heart_scale")),
+        "--output",
+        s(&out),
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--output"), "{}", r.stderr);
+    assert!(r.stderr.contains("does not exist"), "{}", r.stderr);
+    // Refused before predicting: no accuracy line, nothing written.
+    assert!(!r.stderr.contains("Accuracy"), "{}", r.stderr);
+    assert!(r.stdout.is_empty());
+    assert!(entries(dir.path()).is_empty());
+
+    let report = dir.path().join("missing").join("v.json");
+    let r = run(&[
+        "verify",
+        "--model",
+        s(&fixture("heart_scale.model")),
+        "--data",
+        s(&repo("datasets/heart_scale")),
+        "--report",
+        s(&report),
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--report"), "{}", r.stderr);
+    assert!(r.stderr.contains("does not exist"), "{}", r.stderr);
+    assert!(entries(dir.path()).is_empty());
+}

@@ -48,8 +48,11 @@ pub enum Command {
     /// Predict labels with a model (our JSON or LIBSVM's text format).
     ///
     /// Writes one predicted label a line (with --decision-values also f(x))
-    /// to --output or stdout, and the accuracy on stderr. Exit codes: 0 done,
-    /// 2 bad arguments, model or data, 1 other failures.
+    /// to --output or stdout, and the accuracy on stderr. --data is read
+    /// with the format options of `solve` (give the same ones as for
+    /// training); a CSV file must have as many feature columns as the
+    /// model has features (JSON models). Exit codes: 0 done, 2 bad
+    /// arguments, model or data, 1 other failures.
     Predict(super::predict::PredictArgs),
     /// Certify a model (ours or svm-train's) on its training data.
     ///
@@ -157,14 +160,14 @@ impl From<MulticlassArg> for MulticlassChoice {
     }
 }
 
-/// The arguments of `svm-dual solve`, as clap parsed them (unchecked).
-#[derive(Debug, Args)]
-pub struct SolveArgs {
-    /// The training data file.
-    #[arg(long, value_name = "FILE")]
-    pub data: PathBuf,
-    /// The file format [default: csv for *.csv and *.tsv (tab-separated),
-    /// libsvm otherwise].
+/// The data-format options shared by every subcommand that reads a data
+/// file (`solve`, `cv`, `grid`, `predict`, `verify`), flattened into each;
+/// [`DataFormatArgs::resolve`] checks them, so every subcommand reads a file
+/// the same way and reports a bad value with the same message.
+#[derive(Debug, Clone, Default, Args)]
+pub struct DataFormatArgs {
+    /// The data file's format [default: csv for *.csv and *.tsv
+    /// (tab-separated), libsvm otherwise].
     #[arg(long, value_enum)]
     pub format: Option<FormatArg>,
     /// CSV only: the 0-based column holding the labels [default: 0, the
@@ -178,6 +181,64 @@ pub struct SolveArgs {
     /// [default: `,`; tab for *.tsv].
     #[arg(long, value_name = "CHAR")]
     pub delimiter: Option<String>,
+}
+
+impl DataFormatArgs {
+    /// The format to read `data` with: `--format`, or the one its extension
+    /// implies, with the CSV options applied. The CSV options with LIBSVM
+    /// input, or a bad `--delimiter`, are argument errors naming the option.
+    pub fn resolve(&self, data: &Path) -> Result<Format, CliError> {
+        let csv_given =
+            self.label_column.is_some() || self.csv_header.is_some() || self.delimiter.is_some();
+        let format = match self.format {
+            Some(FormatArg::Libsvm) => Format::Libsvm,
+            Some(FormatArg::Csv) => Format::Csv(CsvOptions::default()),
+            None => Format::from_extension(data),
+        };
+        match format {
+            Format::Libsvm if csv_given => Err(CliError::Argument(
+                "--label-column, --csv-header and --delimiter apply only to CSV input \
+                 (use --format csv)"
+                    .into(),
+            )),
+            Format::Csv(mut csv) => {
+                if let Some(c) = self.label_column {
+                    csv.label_column = c;
+                }
+                if let Some(h) = self.csv_header {
+                    csv.header = match h {
+                        HeaderArg::Auto => Header::Auto,
+                        HeaderArg::Yes => Header::Present,
+                        HeaderArg::No => Header::Absent,
+                    };
+                }
+                if let Some(d) = &self.delimiter {
+                    csv.delimiter = parse_delimiter(d)?;
+                }
+                Ok(Format::Csv(csv))
+            }
+            other => Ok(other),
+        }
+    }
+}
+
+/// The format as named in reports.
+pub fn input_format(format: &Format) -> InputFormat {
+    match format {
+        Format::Libsvm => InputFormat::Libsvm,
+        Format::Csv(_) => InputFormat::Csv,
+    }
+}
+
+/// The arguments of `svm-dual solve`, as clap parsed them (unchecked).
+#[derive(Debug, Args)]
+pub struct SolveArgs {
+    /// The training data file.
+    #[arg(long, value_name = "FILE")]
+    pub data: PathBuf,
+    /// How to read --data (and --test).
+    #[command(flatten)]
+    pub input: DataFormatArgs,
     /// The loss on the slack [default: l2] (binary, ovo and ovr only).
     #[arg(long, value_enum)]
     pub loss: Option<LossArg>,
@@ -292,7 +353,8 @@ pub struct SolveArgs {
     /// Test data (same format options as --data): the trained model
     /// predicts it, and the accuracy goes in the report (`test`) and on
     /// stderr, as `svm-predict` prints it. Read before training, so a bad
-    /// file stops the run at once.
+    /// file stops the run at once (as does a CSV file with another number
+    /// of feature columns than --data).
     #[arg(long, value_name = "FILE")]
     pub test: Option<PathBuf>,
     /// No progress lines and no summary on stderr (errors are still shown).
@@ -400,10 +462,7 @@ pub struct SolveOptions {
 impl SolveOptions {
     /// The format as named in the report.
     pub fn input_format(&self) -> InputFormat {
-        match self.format {
-            Format::Libsvm => InputFormat::Libsvm,
-            Format::Csv(_) => InputFormat::Csv,
-        }
+        input_format(&self.format)
     }
 }
 
@@ -466,7 +525,7 @@ fn parse_delimiter(text: &str) -> Result<u8, CliError> {
 
 /// Checks that an output file can be created at `path`: its directory
 /// exists and it is not itself a directory.
-fn check_output_path(option: &str, path: &Path) -> Result<(), CliError> {
+pub fn check_output_path(option: &str, path: &Path) -> Result<(), CliError> {
     if path.as_os_str().is_empty() {
         return Err(bad(option, "empty path"));
     }
@@ -492,39 +551,7 @@ fn check_output_path(option: &str, path: &Path) -> Result<(), CliError> {
 impl SolveArgs {
     /// Checks every value and combination once; the error names the option.
     pub fn validate(self) -> Result<SolveOptions, CliError> {
-        let csv_given =
-            self.label_column.is_some() || self.csv_header.is_some() || self.delimiter.is_some();
-        let format = match self.format {
-            Some(FormatArg::Libsvm) => Format::Libsvm,
-            Some(FormatArg::Csv) => Format::Csv(CsvOptions::default()),
-            None => Format::from_extension(&self.data),
-        };
-        let format = match format {
-            Format::Libsvm if csv_given => {
-                return Err(CliError::Argument(
-                    "--label-column, --csv-header and --delimiter apply only to CSV input \
-                     (use --format csv)"
-                        .into(),
-                ))
-            }
-            Format::Csv(mut csv) => {
-                if let Some(c) = self.label_column {
-                    csv.label_column = c;
-                }
-                if let Some(h) = self.csv_header {
-                    csv.header = match h {
-                        HeaderArg::Auto => Header::Auto,
-                        HeaderArg::Yes => Header::Present,
-                        HeaderArg::No => Header::Absent,
-                    };
-                }
-                if let Some(d) = &self.delimiter {
-                    csv.delimiter = parse_delimiter(d)?;
-                }
-                Format::Csv(csv)
-            }
-            other => other,
-        };
+        let format = self.input.resolve(&self.data)?;
 
         let c = positive("-C/--cost", self.cost)?;
         let formulation = Formulation {

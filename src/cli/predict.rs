@@ -18,11 +18,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
-use svm_dual::data::{read_path, CsvOptions, Dataset, Format, MemoryLimit};
+use svm_dual::data::{read_path, Dataset, Format, MemoryLimit};
 use svm_dual::model_io::{self, LoadedModel, ModelFormat};
 use svm_dual::multiclass::{parse_any_bytes, AnyModel};
 
-use super::args::FormatArg;
+use super::args::{check_output_path, DataFormatArgs};
 use super::output::{is_stdout, write_all_atomically, write_stdout};
 use super::CliError;
 
@@ -57,10 +57,9 @@ pub struct PredictArgs {
     /// The data to predict (labels are compared with the predictions).
     #[arg(long, value_name = "FILE")]
     pub data: PathBuf,
-    /// The data's format [default: csv for *.csv and *.tsv, libsvm
-    /// otherwise; CSV with the labels in the first column].
-    #[arg(long, value_enum)]
-    pub format: Option<FormatArg>,
+    /// How to read --data, as for `solve`.
+    #[command(flatten)]
+    pub input: DataFormatArgs,
     /// Write the predictions to FILE (atomically); `-` or none: stdout.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -104,20 +103,76 @@ pub fn load_model(path: &Path, format: Option<ModelFormatArg>) -> Result<ModelIn
 /// Reads a model file of either kind (binary or multiclass JSON, binary
 /// LIBSVM text); a bad file is an argument error (exit 2).
 pub fn load_any_model(path: &Path, format: Option<ModelFormatArg>) -> Result<AnyModel, CliError> {
+    load_any_model_with_format(path, format).map(|(model, _)| model)
+}
+
+/// [`load_any_model`], with the format the file was read in (`format`, or
+/// the one its content shows).
+pub fn load_any_model_with_format(
+    path: &Path,
+    format: Option<ModelFormatArg>,
+) -> Result<(AnyModel, ModelFormat), CliError> {
     let format = format.map(ModelFormat::from);
     let bytes = model_io::read_model_bytes(path, format, MemoryLimit::System)
         .map_err(|e| CliError::Argument(e.to_string()))?;
-    parse_any_bytes(&bytes, format, Some(path)).map_err(|e| CliError::Argument(e.to_string()))
+    let model = parse_any_bytes(&bytes, format, Some(path))
+        .map_err(|e| CliError::Argument(e.to_string()))?;
+    Ok((model, format.unwrap_or_else(|| ModelFormat::detect(&bytes))))
 }
 
-/// Reads the data file in `--format` or the format its extension implies.
-pub fn load_data(path: &Path, format: Option<FormatArg>) -> Result<Dataset, CliError> {
-    let format = match format {
-        Some(FormatArg::Libsvm) => Format::Libsvm,
-        Some(FormatArg::Csv) => Format::Csv(CsvOptions::default()),
-        None => Format::from_extension(path),
+/// Reads the data file in `format` (from [`DataFormatArgs::resolve`]).
+pub fn load_data(path: &Path, format: &Format) -> Result<Dataset, CliError> {
+    Ok(read_path(path, format)?)
+}
+
+/// The number of features a model was trained on, when its file records
+/// it: our JSON models do; LIBSVM's text format does not (a model read from
+/// it has the largest index among its support vectors as `n_features`), so
+/// `None`.
+pub fn recorded_features(format: ModelFormat, n_features: usize) -> Option<usize> {
+    (format == ModelFormat::Json).then_some(n_features)
+}
+
+/// The `n_features` of a model of any kind.
+fn any_n_features(model: &AnyModel) -> usize {
+    match model {
+        AnyModel::Binary(m) => m.n_features,
+        // Every sub-model keeps the columns of the whole training set.
+        AnyModel::Multiclass(m) => m.submodels.iter().map(|s| s.n_features).max().unwrap_or(0),
+        AnyModel::Joint(m) => m.n_features,
+    }
+}
+
+/// Refuses dense (CSV) data whose number of feature columns differs from
+/// `expected`, as scikit-learn does ("X has 3 features, but SVC is
+/// expecting 4"): a model applied to shifted columns predicts garbage
+/// without a word. `expected_by` completes "but … `expected`" (e.g. "the
+/// model m.json was trained on"). LIBSVM-format (sparse) data is not
+/// checked: as for `svm-predict`, a missing index is a zero and an index
+/// beyond the model's features meets only zeros.
+pub fn check_feature_count(
+    option: &str,
+    path: &Path,
+    format: &Format,
+    data: &Dataset,
+    expected: Option<usize>,
+    expected_by: &str,
+) -> Result<(), CliError> {
+    let (Format::Csv(_), Some(expected)) = (format, expected) else {
+        return Ok(());
     };
-    Ok(read_path(path, &format)?)
+    let found = data.features.n_cols();
+    if found == expected {
+        return Ok(());
+    }
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    Err(CliError::Argument(format!(
+        "invalid value for {option}: {} has {found} feature column{} (besides the label), \
+         but {expected_by} {expected} feature{}",
+        path.display(),
+        plural(found),
+        plural(expected),
+    )))
 }
 
 /// Whether two paths name the same existing file (or are spelled alike).
@@ -181,11 +236,21 @@ pub fn accuracy_line(correct: usize, total: usize) -> String {
 pub fn run(args: PredictArgs) -> Result<(), CliError> {
     // `-` is standard output, as for `--report -`.
     let output = args.output.as_deref().filter(|p| !is_stdout(p));
+    let format = args.input.resolve(&args.data)?;
     if let Some(out) = output {
+        check_output_path("--output", out)?;
         check_not_input("--output", out, &[&args.model, &args.data])?;
     }
-    let model = load_any_model(&args.model, args.model_format)?;
-    let data = load_data(&args.data, args.format)?;
+    let (model, model_format) = load_any_model_with_format(&args.model, args.model_format)?;
+    let data = load_data(&args.data, &format)?;
+    check_feature_count(
+        "--data",
+        &args.data,
+        &format,
+        &data,
+        recorded_features(model_format, any_n_features(&model)),
+        &format!("the model {} was trained on", args.model.display()),
+    )?;
     let (predicted, values): (Vec<f64>, Vec<Vec<f64>>) = match &model {
         AnyModel::Binary(model) => model
             .decision_function(&data.features)

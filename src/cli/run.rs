@@ -80,7 +80,7 @@ pub fn solve_and_deliver(options: &SolveOptions) -> Result<u8, CliError> {
         Some(path) => Some(read_path(path, &options.format)?),
         None => None,
     };
-    let solved = solve(options)?;
+    let solved = solve(options, test_data.as_ref())?;
     let test = test_data.map(|data| evaluate(options, &solved, &data));
     let test = test.as_ref();
     let status = match &solved {
@@ -413,8 +413,10 @@ pub fn cd_settings(options: &SolveOptions) -> CdSettings {
 
 /// Loads, trains and certifies as `options` say, on a pool of
 /// `options.threads` threads (all cores by default): a binary SVM for two
-/// labels, a multiclass model (`--multiclass`) for more.
-pub fn solve(options: &SolveOptions) -> Result<Solved, CliError> {
+/// labels, a multiclass model (`--multiclass`) for more. The `--test` data,
+/// when given, is checked against the training data before training (a CSV
+/// file must have as many feature columns).
+pub fn solve(options: &SolveOptions, test: Option<&Dataset>) -> Result<Solved, CliError> {
     let start = Instant::now();
     let mut builder = rayon::ThreadPoolBuilder::new();
     if let Some(n) = options.threads {
@@ -432,19 +434,30 @@ pub fn solve(options: &SolveOptions) -> Result<Solved, CliError> {
             None
         }
     };
-    pool.install(|| solve_in_pool(options, start, interrupt.as_deref()))
+    pool.install(|| solve_in_pool(options, test, start, interrupt.as_deref()))
 }
 
 /// The body of [`solve`], run inside the pool; `cancel` stops the solver
 /// (Ctrl-C).
 fn solve_in_pool(
     options: &SolveOptions,
+    test: Option<&Dataset>,
     start: Instant,
     cancel: Option<&AtomicBool>,
 ) -> Result<Solved, CliError> {
     let t = Instant::now();
     let data: Dataset = read_path(&options.data, &options.format)?;
     let load = t.elapsed();
+    if let (Some(test), Some(path)) = (test, &options.test) {
+        super::predict::check_feature_count(
+            "--test",
+            path,
+            &options.format,
+            test,
+            Some(data.features.n_cols()),
+            &format!("the training data {} has", options.data.display()),
+        )?;
+    }
     if let (MulticlassChoice::Joint(method), Some(solver)) =
         (options.multiclass, options.joint_solver)
     {

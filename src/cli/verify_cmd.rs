@@ -24,7 +24,7 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Args;
@@ -33,14 +33,14 @@ use svm_dual::data::{Dataset, Row};
 use svm_dual::formulation::{Formulation, Loss};
 use svm_dual::kernel::Kernel;
 use svm_dual::model::{LabelMapping, Model};
-use svm_dual::report::{
-    ClassWeight, DataSummary, FormulationReport, InputFormat, InputReport, LabelsReport,
-};
+use svm_dual::report::{ClassWeight, DataSummary, FormulationReport, InputReport, LabelsReport};
 use svm_dual::verify::{try_verify_detailed, Certificate};
 
-use super::args::{FormatArg, LossArg};
+use super::args::{check_output_path, input_format, DataFormatArgs, LossArg};
 use super::output::{is_stdout, significant, write_all_atomically, write_stdout};
-use super::predict::{check_not_input, load_data, load_model, ModelFormatArg};
+use super::predict::{
+    check_feature_count, check_not_input, load_data, load_model, recorded_features, ModelFormatArg,
+};
 use super::CliError;
 
 /// The version of the `verify` report layout written by this build.
@@ -59,10 +59,9 @@ pub struct VerifyArgs {
     /// The training data the model was trained on.
     #[arg(long, value_name = "FILE")]
     pub data: PathBuf,
-    /// The data's format [default: csv for *.csv and *.tsv, libsvm
-    /// otherwise].
-    #[arg(long, value_enum)]
-    pub format: Option<FormatArg>,
+    /// How to read --data, as for `solve`.
+    #[command(flatten)]
+    pub input: DataFormatArgs,
     /// The loss [default: the model's; l1 (LIBSVM's C-SVC) for a LIBSVM
     /// model].
     #[arg(long, value_enum)]
@@ -381,9 +380,11 @@ pub fn summary_line(report: &VerifyReport) -> String {
 /// Runs `svm-dual verify`.
 pub fn run(args: VerifyArgs) -> Result<(), CliError> {
     let start = Instant::now();
+    let format = args.input.resolve(&args.data)?;
     let report_target = match &args.report {
         Some(p) if is_stdout(p) => None,
         Some(p) => {
+            check_output_path("--report", p)?;
             check_not_input("--report", p, &[&args.model, &args.data])?;
             Some(p.clone())
         }
@@ -392,7 +393,15 @@ pub fn run(args: VerifyArgs) -> Result<(), CliError> {
     let input = load_model(&args.model, args.model_format)?;
     let model = &input.loaded.model;
     let formulation = resolve_formulation(&args, model)?;
-    let data = load_data(&args.data, args.format)?;
+    let data = load_data(&args.data, &format)?;
+    check_feature_count(
+        "--data",
+        &args.data,
+        &format,
+        &data,
+        recorded_features(input.loaded.format, model.n_features),
+        &format!("the model {} was trained on", args.model.display()),
+    )?;
     let load = start.elapsed();
     let data_name = args.data.display().to_string();
 
@@ -466,13 +475,7 @@ pub fn run(args: VerifyArgs) -> Result<(), CliError> {
             labels,
         },
         input: InputReport {
-            data: DataSummary::of(
-                &data,
-                match load_format(&args.data, args.format) {
-                    FormatArg::Libsvm => InputFormat::Libsvm,
-                    FormatArg::Csv => InputFormat::Csv,
-                },
-            ),
+            data: DataSummary::of(&data, input_format(&format)),
             labels,
         },
         formulation: FormulationReport {
@@ -513,14 +516,6 @@ pub fn run(args: VerifyArgs) -> Result<(), CliError> {
         let _ = writeln!(std::io::stderr(), "{}", summary_line(&report));
     }
     Ok(())
-}
-
-/// The data format used: `--format`, or the one the extension implies.
-fn load_format(path: &Path, format: Option<FormatArg>) -> FormatArg {
-    format.unwrap_or(match svm_dual::data::Format::from_extension(path) {
-        svm_dual::data::Format::Libsvm => FormatArg::Libsvm,
-        svm_dual::data::Format::Csv(_) => FormatArg::Csv,
-    })
 }
 
 #[cfg(test)]
