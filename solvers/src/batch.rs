@@ -30,7 +30,10 @@
 //! A step too small to change the iterate in floating point ends the
 //! sub-problem (the same pair would be chosen again); two rounds in a row
 //! in which nothing moved end the solve with [`Status::Stalled`], the
-//! point reached feasible and its gradient exact.
+//! point reached feasible and its gradient exact. So do 16 rounds without
+//! a new low of a violation within rounding ([`crate::stall`]); an iterate
+//! running along a ray of negative curvature ends it with
+//! [`Status::Unbounded`] ([`crate::ray`]). Both are checked every round.
 //!
 //! `B` always contains a maximal violating pair (the largest `vₜ` in
 //! `I_up` and the smallest in `I_low`, or they were kept from the round
@@ -95,10 +98,12 @@ use crate::error::SetupError;
 use crate::kkt;
 use crate::problem::{Equality, QpProblem};
 use crate::qmatrix::QMatrix;
+use crate::ray::RayCheck;
 use crate::selection::{first_index, second_index, update_gradient_first_index, FirstIndex};
 use crate::settings::{SmoSettings, WorkingSet};
 use crate::smo::{initial_point, pair_step, PairVariable, Watch};
 use crate::solution::{Progress, Solution, Status};
+use crate::stall::{rounding_floor_of, StallWatch};
 use rayon::prelude::*;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
@@ -176,8 +181,10 @@ pub fn solve_batched(
         active: (0..n).collect(),
         row: (0..n).map(Some).collect(),
         shrinking: shrinks(problem, settings),
+        ray: RayCheck::new(&[], &[], &[], &[]),
     };
     batched.warm_start();
+    batched.ray = RayCheck::new(&batched.alpha, &batched.grad, &batched.qd, problem.upper);
     let (status, iterations) = batched.run(settings, progress, cancel, start);
     Ok(batched.finish(status, iterations, start))
 }
@@ -206,7 +213,13 @@ struct Batched<'a> {
     row: Vec<Option<usize>>,
     /// Whether the solve shrinks (see [`shrinks`]).
     shrinking: bool,
+    /// The test for a diverging iterate ([`crate::ray`]).
+    ray: RayCheck,
 }
+
+/// Rounds without a new low of the violation, within rounding, before the
+/// solve ends as stalled ([`crate::stall`]).
+const STALL_ROUNDS: u32 = 16;
 
 /// Rounds between two shrinking checks. A check that sets variables aside
 /// moves the kept half of the block's rows up (one sequential pass), so
@@ -276,6 +289,21 @@ impl Batched<'_> {
         for (g, s) in self.grad.iter_mut().zip(&sums) {
             *g += s;
         }
+    }
+
+    /// Whether the iterate runs along a certified ray of negative curvature
+    /// ([`crate::ray`]): the objective is unbounded below.
+    fn diverging(&mut self) -> bool {
+        if !self.ray.possible() {
+            return false;
+        }
+        if self.active.len() == self.alpha.len() {
+            return self.ray.unbounded(self.q, &self.alpha, &self.grad);
+        }
+        let grad: Vec<f64> = (self.grad.iter().zip(&self.row))
+            .map(|(&g, r)| if r.is_some() { g } else { f64::NAN })
+            .collect();
+        self.ray.unbounded(self.q, &self.alpha, &grad)
     }
 
     /// Rebuilds the gradient of the shrunk variables,
@@ -356,6 +384,7 @@ impl Batched<'_> {
         let mut watch = Watch::new(settings, progress, cancel, start);
         let mut round: usize = 0;
         let mut idle = 0;
+        let mut stall = StallWatch::new(STALL_ROUNDS);
         // Whether the next round fills every place (the first, and the one
         // after the gradient was rebuilt).
         let mut fill_all = true;
@@ -378,6 +407,22 @@ impl Batched<'_> {
             let active = self.active.len();
             if let Some(limit) = watch.check(iterations, true, || (violation, active)) {
                 return (limit, iterations);
+            }
+            if self.diverging() {
+                return (Status::Unbounded, iterations);
+            }
+            let floor = || rounding_floor_of(&self.qd, &self.alpha, self.problem.linear);
+            if stall.stalled(violation, floor) {
+                if self.active.len() == self.alpha.len() {
+                    return (Status::Stalled, iterations);
+                }
+                // Measured on the active variables only: the verdict is made
+                // on all of them, without shrinking from now on.
+                self.unshrink();
+                self.shrinking = false;
+                fill_all = true;
+                stall = StallWatch::new(STALL_ROUNDS);
+                continue;
             }
             // The places refilled: all in the first round, then the older
             // half (the halves alternate).

@@ -70,6 +70,7 @@ use crate::cd::RowMatrix;
 use crate::kkt::maximal_violating_pair;
 use crate::projection::project;
 use crate::rng::SplitMix64;
+use crate::stall::{rounding_floor, StallWatch};
 use crate::{Progress, QMatrix, SetupError, SmoSettings, Status};
 use rayon::prelude::*;
 use std::time::{Duration, Instant};
@@ -397,6 +398,20 @@ impl<Q: QMatrix + ?Sized> KernelState<'_, Q> {
     }
 }
 
+/// Checks (every `min(n, 1000)` block steps, or every pass of the linear
+/// solver) without a new low of a violation within rounding before the
+/// solve ends as stalled ([`crate::stall`]).
+const STALL_PERIODS: u32 = 8;
+const STALL_PASSES: u32 = 20;
+
+/// The rounding floor of the violation ([`crate::stall`]) for
+/// `Q = K ⊗ Iₖ`: every entry of block `i` has `Qᵢᵢ = Kᵢᵢ`.
+fn block_floor(diag: &[f64], k: usize, alpha: &[f64], linear: &[f64]) -> f64 {
+    let max_linear = linear.iter().fold(0.0f64, |m, p| m.max(p.abs()));
+    let pairs = alpha.iter().enumerate().map(|(e, &a)| (diag[e / k], a));
+    rounding_floor(pairs, max_linear)
+}
+
 /// Solves the block QP (module doc) for the matrix `q` (`K`, `n × n`) by
 /// block coordinate descent with maximal-violation selection, shrinking
 /// and a column cache, from `A = 0`. `settings.max_iter` counts block
@@ -432,11 +447,14 @@ pub fn solve_block<Q: QMatrix + ?Sized>(
     let mut until_shrink = n.clamp(1, SHRINK_EVERY);
     let mut unshrunk = false;
     let mut last_violation = f64::INFINITY;
+    let stall_period = n.clamp(1, SHRINK_EVERY) as u64;
+    let mut stall = StallWatch::new(STALL_PERIODS);
+    let mut shrinking = settings.shrinking;
     let status = loop {
         if let Some(st) = clock.check(iterations, last_violation, s.active.len()) {
             break st;
         }
-        if settings.shrinking {
+        if shrinking {
             until_shrink -= 1;
             if until_shrink == 0 {
                 until_shrink = n.clamp(1, SHRINK_EVERY);
@@ -459,13 +477,26 @@ pub fn solve_block<Q: QMatrix + ?Sized>(
             unshrunk = true;
             continue;
         }
-        if settings.shrinking && !unshrunk && v <= 10.0 * tol {
+        if shrinking && !unshrunk && v <= 10.0 * tol {
             s.rebuild();
             unshrunk = true;
             continue;
         }
         s.step(i);
         iterations += 1;
+        if iterations.is_multiple_of(stall_period) {
+            let floor = || block_floor(&s.diag, k, &s.alpha, problem.linear);
+            if stall.stalled(v, floor) {
+                if s.active.len() == n {
+                    break Status::Stalled;
+                }
+                // Measured on the active blocks only: the verdict is made
+                // on all of them, without shrinking from now on.
+                s.rebuild();
+                shrinking = false;
+                stall = StallWatch::new(STALL_PERIODS);
+            }
+        }
     };
     if status != Status::Converged {
         s.rebuild();
@@ -701,6 +732,8 @@ pub fn solve_block_linear<M: RowMatrix + ?Sized>(
     let mut passes = 0u64;
     let mut shrink_bound = f64::INFINITY;
     let mut last_violation = f64::INFINITY;
+    let mut stall = StallWatch::new(STALL_PASSES);
+    let mut shrinking = settings.shrinking;
     let status = loop {
         if let Some(st) = clock.check(passes, last_violation, active) {
             break st;
@@ -717,7 +750,7 @@ pub fn solve_block_linear<M: RowMatrix + ?Sized>(
             // Measured before any entry is set aside, so that a pass started
             // with everything active measures every entry.
             let (v, at_bounds) = scratch.violation(act.len());
-            if settings.shrinking {
+            if shrinking {
                 let kept = scratch.shrink_entries(act);
                 if kept < act.len() {
                     entries_shrunk = true;
@@ -725,7 +758,7 @@ pub fn solve_block_linear<M: RowMatrix + ?Sized>(
                 }
             }
             let act = &entries[base..base + n_entries[i]];
-            if settings.shrinking && at_bounds && v < -shrink_bound {
+            if shrinking && at_bounds && v < -shrink_bound {
                 active -= 1;
                 index.swap(s, active);
                 continue;
@@ -738,6 +771,22 @@ pub fn solve_block_linear<M: RowMatrix + ?Sized>(
         }
         passes += 1;
         last_violation = pass_max;
+        if pass_max > settings.tol
+            && stall.stalled(pass_max, || block_floor(&sq, k, &alpha, problem.linear))
+        {
+            if started_full {
+                break Status::Stalled;
+            }
+            // Measured on the active entries only: the verdict is made on
+            // all of them, without shrinking from now on.
+            active = n;
+            n_entries.iter_mut().for_each(|c| *c = k);
+            entries_shrunk = false;
+            shrink_bound = f64::INFINITY;
+            shrinking = false;
+            stall = StallWatch::new(STALL_PASSES);
+            continue;
+        }
         shrink_bound = if pass_max > 0.0 {
             pass_max
         } else {
@@ -880,6 +929,52 @@ mod tests {
         }
         // No single block step improves the objective.
         assert!(a.objective < 0.0);
+    }
+
+    #[test]
+    fn a_tolerance_below_rounding_ends_as_stalled() {
+        let (n, d, k) = (40, 3, 4);
+        let (x, p, l, u) = problem(n, d, k, 7);
+        let q = gram(&x);
+        let bp = BlockProblem {
+            block_size: k,
+            linear: &p,
+            lower: &l,
+            upper: &u,
+        };
+        let tight = SmoSettings {
+            tol: 1e-10,
+            ..SmoSettings::default()
+        };
+        let reference = solve_block(&q, &bp, &tight, None).unwrap();
+        // The guard turns a loop into a failure instead of a hang.
+        let guard = 5_000_000;
+        let settings = SmoSettings {
+            tol: 1e-300,
+            max_iter: Some(guard),
+            ..SmoSettings::default()
+        };
+        let indptr: Vec<usize> = (0..=n).map(|i| i * d).collect();
+        let indices: Vec<u32> = (0..n).flat_map(|_| 0..d as u32).collect();
+        let values: Vec<f64> = x.iter().flatten().copied().collect();
+        let csr = CsrRef::new(&indptr, &indices, &values, d).unwrap();
+        let kernel = solve_block(&q, &bp, &settings, None).unwrap();
+        let linear = solve_block_linear(&csr, &bp, &settings, None).unwrap();
+        for (name, sol) in [("kernel", kernel), ("linear", linear)] {
+            assert!(
+                matches!(sol.status, Status::Stalled | Status::Converged),
+                "{name}: {:?} after {}",
+                sol.status,
+                sol.iterations
+            );
+            assert!(sol.iterations < guard / 10, "{name}: {}", sol.iterations);
+            assert!(
+                (sol.objective - reference.objective).abs() <= 1e-9 * reference.objective.abs(),
+                "{name}: {} vs {}",
+                sol.objective,
+                reference.objective
+            );
+        }
     }
 
     #[test]

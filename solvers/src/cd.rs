@@ -88,6 +88,12 @@
 //! `b` is the current multiplier estimate, so the gap is an upper bound of
 //! the one at the best `b`.
 //!
+//! # Stalls
+//! A pass measure that stays within rounding without a new low for 20
+//! passes, or a gap within rounding (`2¹⁰ε`) without a new low for 8
+//! evaluations, ends the run with [`Status::Stalled`]: the tolerance or
+//! the target gap asks for more than rounding allows ([`crate::stall`]).
+//!
 //! # Parallelism and determinism
 //! Coordinate steps are sequential: a parallel pass (Hogwild-style) would
 //! lose the descent property each step has and so the convergence proof.
@@ -100,6 +106,7 @@ use crate::kkt;
 use crate::memory::prefetch;
 use crate::rng::SplitMix64;
 use crate::solution::cancelled;
+use crate::stall::{rounding_floor, StallWatch};
 use crate::{Progress, SetupError, Status};
 use rayon::prelude::*;
 use std::sync::atomic::AtomicBool;
@@ -108,6 +115,21 @@ use std::time::{Duration, Instant};
 /// The gap is evaluated every this many passes when [`CdSettings::gap_tol`]
 /// is set.
 pub const GAP_EVERY: u64 = 10;
+
+/// Passes without a new low of the pass measure within rounding, and gap
+/// evaluations without a new low of a gap within rounding, before the solve
+/// ends as stalled ([`crate::stall`]).
+const STALL_PASSES: u32 = 20;
+const STALL_GAPS: u32 = 8;
+
+/// The rounding floor of a relative duality gap: objectives summed over the
+/// rows carry relative errors of a few `ε` each.
+const GAP_FLOOR: f64 = 1024.0 * f64::EPSILON;
+
+/// The stall tests of the pass measure and of the gap.
+fn stall_watches() -> (StallWatch, StallWatch) {
+    (StallWatch::new(STALL_PASSES), StallWatch::new(STALL_GAPS))
+}
 
 /// The curvature used when a pair's curvature is not positive (LIBSVM's
 /// `TAU`).
@@ -810,6 +832,8 @@ impl<M: RowMatrix + ?Sized> Cd<'_, M> {
         let mut spread = f64::INFINITY;
         let mut gap = None;
         let mut last_report = start;
+        let (mut stall, mut gap_stall) = stall_watches();
+        let mut shrinking = settings.shrinking;
         let status = loop {
             if let Some(s) =
                 self.limits(settings, progress, start, &mut last_report, passes, spread)
@@ -837,7 +861,7 @@ impl<M: RowMatrix + ?Sized> Cd<'_, M> {
                 let g = y * (row.dot(&self.w) + self.b_value * self.w_b) - 1.0 + shift * a;
                 let mut pg = 0.0;
                 if a == 0.0 {
-                    if settings.shrinking && g > pg_max_old {
+                    if shrinking && g > pg_max_old {
                         self.active -= 1;
                         self.index.swap(s, self.active);
                         continue;
@@ -845,7 +869,7 @@ impl<M: RowMatrix + ?Sized> Cd<'_, M> {
                         pg = g;
                     }
                 } else if a == u {
-                    if settings.shrinking && g < pg_min_old {
+                    if shrinking && g < pg_min_old {
                         self.active -= 1;
                         self.index.swap(s, self.active);
                         continue;
@@ -914,6 +938,9 @@ impl<M: RowMatrix + ?Sized> Cd<'_, M> {
                 if r <= gap_tol {
                     break Status::Converged;
                 }
+                if gap_stall.stalled(r, || GAP_FLOOR) {
+                    break Status::Stalled;
+                }
                 if pg_ok && full {
                     tol /= 10.0;
                 }
@@ -921,6 +948,19 @@ impl<M: RowMatrix + ?Sized> Cd<'_, M> {
             if pg_ok {
                 pg_max_old = f64::INFINITY;
                 pg_min_old = f64::NEG_INFINITY;
+                continue;
+            }
+            if stall.stalled(spread, || self.rounding_floor()) {
+                if full {
+                    break Status::Stalled;
+                }
+                // Measured on the active variables only: the verdict is made
+                // on all of them, without shrinking from now on.
+                self.active = n;
+                shrinking = false;
+                pg_max_old = f64::INFINITY;
+                pg_min_old = f64::NEG_INFINITY;
+                stall = StallWatch::new(STALL_PASSES);
                 continue;
             }
             pg_max_old = if pg_max <= 0.0 { f64::INFINITY } else { pg_max };
@@ -1030,6 +1070,8 @@ impl<M: RowMatrix + ?Sized> Cd<'_, M> {
         let mut measure = f64::INFINITY;
         let mut gap = None;
         let mut last_report = start;
+        let (mut stall, mut gap_stall) = stall_watches();
+        let mut shrinking = settings.shrinking;
         let status = loop {
             if let Some(s) =
                 self.limits(settings, progress, start, &mut last_report, passes, measure)
@@ -1046,7 +1088,7 @@ impl<M: RowMatrix + ?Sized> Cd<'_, M> {
                 self.prefetch_ahead(s);
                 let vi = -self.v[i].y * self.gradient(i);
                 let (in_up, in_low) = self.sets(i);
-                let shrink = settings.shrinking
+                let shrink = shrinking
                     && ((in_up && !in_low && vi < big_m_old) || (in_low && !in_up && vi > m_old));
                 if shrink {
                     for ext in [&mut up, &mut low] {
@@ -1116,7 +1158,17 @@ impl<M: RowMatrix + ?Sized> Cd<'_, M> {
                 measure = spread;
                 m_old = m;
                 big_m_old = big_m;
-                continue;
+                if stall.stalled(spread, || self.rounding_floor()) {
+                    if !shrinking && self.active == n {
+                        break Status::Stalled;
+                    }
+                    // Measured on the active variables only: the exact
+                    // check below decides, without shrinking from now on.
+                    shrinking = false;
+                    stall = StallWatch::new(STALL_PASSES);
+                } else {
+                    continue;
+                }
             }
             // Exact check on all variables.
             self.active = n;
@@ -1132,11 +1184,17 @@ impl<M: RowMatrix + ?Sized> Cd<'_, M> {
                 if r <= gap_tol {
                     break Status::Converged;
                 }
+                if gap_stall.stalled(r, || GAP_FLOOR) {
+                    break Status::Stalled;
+                }
                 if pg_ok {
                     tol /= 10.0;
                 }
             } else if pg_ok {
                 break Status::Converged;
+            }
+            if !pg_ok && stall.stalled(exact, || self.rounding_floor()) {
+                break Status::Stalled;
             }
             // Restart the pass bookkeeping from the exact extremes and move
             // the maximal violating pair, which guarantees progress.
@@ -1172,6 +1230,12 @@ impl<M: RowMatrix + ?Sized> Cd<'_, M> {
             multiplier,
             gap,
         }
+    }
+
+    /// The rounding floor of the passes' measures ([`crate::stall`]), with
+    /// `Q̄ᵢᵢ = ‖x̃ᵢ‖² + dᵢ` and `p = −1`.
+    fn rounding_floor(&self) -> f64 {
+        rounding_floor(self.v.iter().map(|v| (v.sq + v.shift, v.alpha)), 1.0)
     }
 
     /// `α`.

@@ -66,11 +66,13 @@ pub mod pg;
 pub mod problem;
 pub mod projection;
 pub mod qmatrix;
+pub(crate) mod ray;
 pub mod rng;
 pub mod selection;
 pub mod settings;
 pub mod smo;
 pub mod solution;
+pub(crate) mod stall;
 
 pub use block::{solve_block, solve_block_linear, BlockProblem, BlockSolution};
 pub use block_ip::{solve_block_ip, IP_MAX_SAMPLES};

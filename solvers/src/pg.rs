@@ -64,7 +64,12 @@
 //! single coordinate without the equality) with the exact clipped step, as
 //! SMO would. When `dᵀQd ≤ 0` along a descent direction that is a feasible
 //! ray (every `dᵢ ≥ 0`, `dᵢ > 0` only where `uᵢ = +∞`), the objective is
-//! unbounded below and the solve ends with [`Status::Unbounded`].
+//! unbounded below and the solve ends with [`Status::Unbounded`]. So does
+//! an iterate that has moved along such a ray over many finite steps
+//! ([`crate::ray`], checked every iteration). A violation that stays
+//! within rounding without a new low for 200 iterations (a `tol` below
+//! what rounding allows) ends the solve with [`Status::Stalled`]
+//! ([`crate::stall`]).
 //!
 //! # Determinism
 //! The iteration is sequential; all parallel work is inside
@@ -74,12 +79,18 @@
 use crate::kkt;
 use crate::problem::QpProblem;
 use crate::projection;
+use crate::ray::RayCheck;
 use crate::solution::cancelled;
+use crate::stall::{rounding_floor_of, StallWatch};
 use crate::{Progress, QMatrix, SetupError, Solution, Status};
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 /// The smallest and largest step lengths `s` (GVPM's `ρ_min`, `ρ_max`).
+/// Iterations without a new low of the violation, within rounding, before
+/// the solve ends as stalled ([`crate::stall`]).
+const STALL_ITERATIONS: u32 = 200;
+
 const STEP_MIN: f64 = 1e-10;
 const STEP_MAX: f64 = 1e10;
 
@@ -222,7 +233,9 @@ pub fn solve_pg_cancellable(
         start,
     )?;
     pg.cancel = cancel;
+    pg.ray = RayCheck::new(&pg.alpha, &pg.grad, &qd, problem.upper);
     let max_diag = qd.iter().copied().fold(0.0, f64::max);
+    pg.diag = qd;
     let status = match settings.method {
         PgMethod::Gvpm | PgMethod::DaiFletcher => pg.run_spectral(max_diag)?,
         PgMethod::Fista => pg.run_fista()?,
@@ -335,6 +348,12 @@ struct Pg<'a, 'p> {
     /// The last projection's multiplier divided by its step length: the
     /// next projection of `α − sG` starts its search at `s` times this.
     multiplier: Option<f64>,
+    /// The test for a diverging iterate ([`crate::ray`]).
+    ray: RayCheck,
+    /// `Qᵢᵢ`, and the test for a violation stuck at rounding
+    /// ([`crate::stall`]).
+    diag: Vec<f64>,
+    stall: StallWatch,
 }
 
 impl<'a, 'p> Pg<'a, 'p> {
@@ -387,6 +406,9 @@ impl<'a, 'p> Pg<'a, 'p> {
             dir: vec![0.0; n],
             multiplier: None,
             qdir: vec![0.0; n],
+            ray: RayCheck::new(&[], &[], &[], &[]),
+            diag: Vec::new(),
+            stall: StallWatch::new(STALL_ITERATIONS),
         };
         pg.refresh()?;
         Ok(pg)
@@ -461,16 +483,24 @@ impl<'a, 'p> Pg<'a, 'p> {
                 });
             }
         }
+        if self.ray.unbounded(self.q, &self.alpha, &self.grad) {
+            return Ok(Some(Status::Unbounded));
+        }
         if self.since_refresh >= self.settings.gradient_refresh {
             self.refresh()?;
         }
-        if self.violation() <= self.settings.tol {
+        let violation = self.violation();
+        if violation <= self.settings.tol {
             if self.since_refresh > 0 {
                 self.refresh()?;
             }
             if self.violation() <= self.settings.tol {
                 return Ok(Some(Status::Converged));
             }
+        }
+        let floor = || rounding_floor_of(&self.diag, &self.alpha, self.problem.linear);
+        if self.stall.stalled(violation, floor) {
+            return Ok(Some(Status::Stalled));
         }
         Ok(None)
     }

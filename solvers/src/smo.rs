@@ -22,7 +22,12 @@
 //!
 //! Steps too small to change the iterate in floating point leave the
 //! selection as it was; after two shrinking periods of them the solve ends
-//! with [`Status::Stalled`].
+//! with [`Status::Stalled`]. So does a violation that stays within
+//! rounding without a new low for eight periods (a `tol` below what
+//! rounding allows, [`crate::stall`]), and an iterate running along a ray
+//! of negative curvature (a `Q` that is not positive semidefinite) ends
+//! with [`Status::Unbounded`] ([`crate::ray`]), both checked once a
+//! shrinking period.
 //!
 //! Stopping: the maximal violation `m(α) − M(α)` (or the projected-gradient
 //! norm) at most `tol`, see [`crate::kkt`]. A limit reached first is a
@@ -62,13 +67,19 @@
 use crate::cache::ColumnCache;
 use crate::problem::QpProblem;
 use crate::projection;
+use crate::ray::RayCheck;
 use crate::selection::{
     first_index, for_chunks, second_index, update_gradient_first_index, FirstIndex,
 };
 use crate::solution::cancelled;
+use crate::stall::{rounding_floor_of, StallWatch};
 use crate::{Progress, QMatrix, SetupError, SmoSettings, Solution, Status};
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
+
+/// Shrinking periods without a new low of the violation, within rounding,
+/// before the solve ends as stalled ([`crate::stall`]).
+const STALL_PERIODS: u32 = 8;
 
 /// Where a variable sits relative to its bounds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,6 +129,8 @@ struct Smo<'a> {
     /// pair step computed it with the gradient update; `None` when it must
     /// be computed afresh (after shrinking or a gradient rebuild).
     next_first: Option<Option<FirstIndex>>,
+    /// The test for a diverging iterate ([`crate::ray`]).
+    ray: RayCheck,
 }
 
 /// Solves the problem with SMO. Errors only for an invalid problem or
@@ -352,6 +365,7 @@ impl<'a> Smo<'a> {
             whole_columns,
             shrinking: settings.shrinking && !whole_columns,
             next_first: None,
+            ray: RayCheck::new(&[], &[], &[], &[]),
         };
         for i in 0..n {
             smo.place[i] = smo.place_of(i);
@@ -375,6 +389,8 @@ impl<'a> Smo<'a> {
                 }
             }
         }
+        // `perm` is still the identity here.
+        smo.ray = RayCheck::new(&smo.alpha, &smo.grad, &smo.qd, &smo.upper);
         smo
     }
 
@@ -418,6 +434,7 @@ impl<'a> Smo<'a> {
         let shrink_every = self.n.clamp(1, 1000) as u64;
         let mut counter = shrink_every;
         let mut idle: u64 = 0;
+        let mut stall = StallWatch::new(STALL_PERIODS);
         let mut iterations: u64 = 0;
         let mut watch = Watch::new(settings, progress, cancel, start);
         let status = loop {
@@ -429,6 +446,22 @@ impl<'a> Smo<'a> {
             counter -= 1;
             if counter == 0 {
                 counter = shrink_every;
+                if self.diverging() {
+                    break Status::Unbounded;
+                }
+                let floor = || rounding_floor_of(&self.qd, &self.alpha, &self.p);
+                if stall.stalled(self.violation(), floor) {
+                    if self.active == self.n {
+                        break Status::Stalled;
+                    }
+                    // Measured on the active variables only: the verdict is
+                    // made on all of them, without shrinking from now on.
+                    self.reconstruct_gradient();
+                    self.active = self.n;
+                    self.shrinking = false;
+                    self.next_first = None;
+                    stall = StallWatch::new(STALL_PERIODS);
+                }
                 if self.shrinking {
                     self.shrink();
                 }
@@ -477,6 +510,23 @@ impl<'a> Smo<'a> {
             self.active = self.n;
         }
         (status, iterations)
+    }
+
+    /// Whether the iterate runs along a certified ray of negative curvature
+    /// ([`crate::ray`]): the objective is unbounded below.
+    fn diverging(&mut self) -> bool {
+        if !self.ray.possible() {
+            return false;
+        }
+        let mut alpha = vec![0.0; self.n];
+        let mut grad = vec![f64::NAN; self.n];
+        for (pos, &k) in self.perm.iter().enumerate() {
+            alpha[k] = self.alpha[pos];
+            if pos < self.active {
+                grad[k] = self.grad[pos];
+            }
+        }
+        self.ray.unbounded(self.q, &alpha, &grad)
     }
 
     /// The working set by WSS3 (pair) or the best single coordinate.

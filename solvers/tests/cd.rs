@@ -409,3 +409,57 @@ fn prefetch_hints_do_not_change_results() {
         assert_eq!(hinted.passes, plain.passes, "{bias:?}");
     }
 }
+
+#[test]
+fn a_tolerance_or_target_gap_below_rounding_ends_as_stalled() {
+    // Both ask for less than rounding allows; a pass limit far above what
+    // these solves need turns a loop into a failure instead of a hang.
+    let guard = 1_000_000;
+    let c = case(5, 80, 10);
+    let n = c.y.len();
+    for l1 in [true, false] {
+        let (upper, shift) = loss(l1, n);
+        for bias in [CdBias::None, CdBias::Unregularized] {
+            let problem = CdProblem {
+                signs: &c.y,
+                upper: &upper,
+                shift: &shift,
+                bias,
+            };
+            let tight = CdSettings {
+                tol: 1e-10,
+                ..Default::default()
+            };
+            let reference = solve_cd(&c.x(), &problem, &tight, None).unwrap();
+            assert_eq!(reference.status, Status::Converged);
+            for settings in [
+                CdSettings {
+                    tol: 1e-300,
+                    max_passes: Some(guard),
+                    ..Default::default()
+                },
+                CdSettings {
+                    gap_tol: Some(1e-300),
+                    max_passes: Some(guard),
+                    ..Default::default()
+                },
+            ] {
+                let s = solve_cd(&c.x(), &problem, &settings, None).unwrap();
+                let what = format!("l1 {l1}, {bias:?}, {settings:?}: {} passes", s.passes);
+                assert!(
+                    matches!(s.status, Status::Stalled | Status::Converged),
+                    "{what}: {:?}",
+                    s.status
+                );
+                assert!(s.passes < guard / 10, "{what}");
+                let scale = reference.objective.abs().max(1.0);
+                assert!(
+                    (s.objective - reference.objective).abs() <= 1e-8 * scale,
+                    "{what}: {} vs {}",
+                    s.objective,
+                    reference.objective
+                );
+            }
+        }
+    }
+}
