@@ -31,10 +31,18 @@
 //! solver still projects the point, and converges to the same tolerance as
 //! from a cold start.
 //!
+//! # Time limit
+//! A time limit in the learner's settings bounds the whole search, not each
+//! solve: [`grid_search`] sets one deadline when it starts, and every solve
+//! (each fold at each point, each sub-problem of a multiclass fold) gets the
+//! time left until it when it starts, none once it has passed (that solve
+//! stops before its first iteration, with the status `time_limit`).
+//!
 //! # Determinism
 //! Every task is sequential and its solver deterministic for any thread
 //! count ([`solvers::smo`]); results are gathered in a fixed order, so the
-//! table and the best point do not depend on the number of threads.
+//! table and the best point do not depend on the number of threads (when
+//! no time limit is reached).
 //!
 //! The best point has the highest accuracy; ties go to the smaller `C`, then
 //! the smaller `γ` (the smoother model).
@@ -43,7 +51,9 @@ use crate::data::{DataError, Dataset};
 use crate::kernel::Kernel;
 use crate::linear::{train_linear, LinearBias, LinearOptions};
 use crate::multiclass::{sub_dataset, train_multiclass, MulticlassStrategy};
-use crate::train::{train_controlled, SolveControl, SolverKind, TrainError, TrainOptions};
+use crate::train::{
+    deadline_after, time_left, train_controlled, SolveControl, SolverKind, TrainError, TrainOptions,
+};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use solvers::rng::SplitMix64;
@@ -384,6 +394,9 @@ pub fn grid_search(
             "the linear kernel has no gamma to search over".into(),
         ));
     }
+    // One deadline for the whole search (see the module doc).
+    let smo_deadline = deadline_after(learner.options.smo.time_limit);
+    let cd_deadline = deadline_after(learner.cd.time_limit);
     let fold_of =
         stratified_folds(&data.labels, settings.folds, settings.seed).map_err(CvError::Setting)?;
     let positive = if data.classes().len() == 2 {
@@ -429,6 +442,7 @@ pub fn grid_search(
         .with_max_len(1)
         .map(|&(g, k)| {
             let split = &splits[k];
+            let base = learner;
             let mut learner = learner.clone();
             if let Some(gamma) = gammas[g] {
                 learner.options.kernel = with_gamma(learner.options.kernel, gamma);
@@ -444,6 +458,9 @@ pub fn grid_search(
                     }
                     _ => None,
                 };
+                learner.options.smo.time_limit =
+                    time_left(smo_deadline, base.options.smo.time_limit);
+                learner.cd.time_limit = time_left(cd_deadline, base.cd.time_limit);
                 let t = Instant::now();
                 let f = fit(split, &learner, positive, start.as_deref()).map_err(|source| {
                     CvError::Fold {

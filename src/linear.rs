@@ -515,6 +515,8 @@ fn ovr_signs(labels: &[f64], class: f64) -> Vec<f64> {
 /// in parallel over classes. At least two classes are needed; every class
 /// is trained, also when there are only two. Bit-identical for any rayon
 /// pool size (each binary solve is sequential and seeded the same way).
+/// The time limit (`options.cd.time_limit`) bounds all the classes
+/// together: a class whose solve starts after it stops at once.
 pub fn train_one_vs_rest(data: &Dataset, options: &LinearOptions) -> Result<OneVsRest, TrainError> {
     options.validate()?;
     let classes = data.classes();
@@ -524,11 +526,16 @@ pub fn train_one_vs_rest(data: &Dataset, options: &LinearOptions) -> Result<OneV
     }
     let rows = SolverRows::new(&data.features)?;
     let csr = rows.csr()?;
+    // The time limit bounds all the classes together: one deadline, each
+    // class's solve getting the time left until it when it starts.
+    let deadline = crate::train::deadline_after(options.cd.time_limit);
     let trained: Result<Vec<OvrClass>, TrainError> = classes
         .par_iter()
         .map(|&class| {
             let y = ovr_signs(&data.labels, class);
-            let b = solve_binary(&csr, &y, options, None, None)?;
+            let mut options = options.clone();
+            options.cd.time_limit = crate::train::time_left(deadline, options.cd.time_limit);
+            let b = solve_binary(&csr, &y, &options, None, None)?;
             Ok(OvrClass {
                 class,
                 model: b.model,

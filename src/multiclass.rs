@@ -23,15 +23,21 @@
 //!
 //! Every sub-problem is the dual QP of [`crate::formulation`] with the same
 //! loss, `C`, kernel (γ resolved once on the whole training set, LIBSVM's
-//! `1/number of features` of the whole file) and solver settings; the
-//! iteration and time limits apply to each sub-problem on its own. Each is
-//! certified ([`crate::certify`]) on its own rows.
+//! `1/number of features` of the whole file) and solver settings. The
+//! iteration limit applies to each sub-problem on its own; the time limit
+//! to the whole model: it sets one deadline when training starts, and each
+//! sub-problem's solver gets only the time left until it when it starts
+//! (none once it has passed: such a sub-problem stops before its first
+//! iteration with [`solvers::Status::TimeLimit`]). Each is certified
+//! ([`crate::certify`]) on its own rows.
 //!
 //! # Parallelism
 //! The sub-problems are trained with rayon's `par_iter` and collected in pair
 //! order. Every solve and every certificate is deterministic whatever the
 //! pool size (nested rayon inside a solve included), so the models, the
 //! certificates and the predictions are bit-identical for any thread count.
+//! (A time limit that is reached ends sub-problems at a moment that depends
+//! on the machine and the pool, as it does for a binary solve.)
 //! Prediction computes each sub-model's decision values per row
 //! independently.
 //!
@@ -488,12 +494,17 @@ pub fn train_multiclass_cancellable(
             )));
         }
     }
+    // One deadline for all the sub-problems (see the module doc).
+    let deadline = crate::train::deadline_after(options.smo.time_limit);
     let results: Vec<Result<(Model, SubProblem), TrainError>> = pairs
         .par_iter()
         .zip(sub_rows)
         .enumerate()
         .map(|(k, (&(i, j), (rows, y)))| {
             let sub = sub_dataset(data, &rows, y)?;
+            let mut options = options.clone();
+            options.smo.time_limit = crate::train::time_left(deadline, options.smo.time_limit);
+            let options = &options;
             let control = crate::train::SolveControl {
                 cancel,
                 initial: initial.map(|v| v[k].as_slice()),

@@ -163,6 +163,24 @@ pub fn pg_settings(smo: &SmoSettings) -> PgSettings {
     }
 }
 
+/// The instant `limit` from now: the one deadline shared by the solves of
+/// a run of several (the sub-problems of a multiclass model, the folds and
+/// points of a cross-validation), so that a time limit bounds the whole run.
+/// `None` without a limit (or for one too far to represent).
+pub fn deadline_after(limit: Option<Duration>) -> Option<Instant> {
+    limit.and_then(|t| Instant::now().checked_add(t))
+}
+
+/// The time limit of a solve starting now under `deadline`: the time left
+/// until it (zero once it has passed, so that the solver stops before its
+/// first iteration), or `limit` itself when there is no deadline.
+pub fn time_left(deadline: Option<Instant>, limit: Option<Duration>) -> Option<Duration> {
+    match deadline {
+        Some(d) => Some(d.saturating_duration_since(Instant::now())),
+        None => limit,
+    }
+}
+
 /// How a kernel solve starts, reports and may be stopped early: everything
 /// of a run that is not plain settings.
 #[derive(Clone, Copy, Default)]
@@ -249,7 +267,11 @@ pub fn train_controlled(
     // 0.182 s), so Q is stored only for pair SMO and PG.
     let batched = solver == SolverKind::Smo
         && solvers::batch::batch_size(&q, &problem, &options.smo).is_some();
+    // No time left (a sub-problem of a run whose deadline has passed): the
+    // solver stops before its first iteration, so Q is not worth building.
+    let no_time = options.smo.time_limit == Some(Duration::ZERO);
     let dense = match (solver, options.kernel) {
+        _ if no_time => None,
         (SolverKind::Pg, Kernel::Linear) | (SolverKind::Cd, _) => None,
         (SolverKind::Smo, _) if batched => None,
         (SolverKind::Smo | SolverKind::Pg, _) => DenseDualHessian::new(

@@ -6,7 +6,10 @@
 use assert_cmd::Command;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 use tempfile::TempDir;
+
+mod common;
 
 fn dataset(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -186,4 +189,65 @@ fn bad_cv_and_grid_arguments_exit_2_naming_the_option() {
         assert!(r.stderr.contains(needle), "{args:?}: {}", r.stderr);
         assert!(r.stdout.is_empty(), "{args:?}: {}", r.stdout);
     }
+}
+
+/// `--time-limit` bounds the whole cross-validation, not each fold: with
+/// 0.05 s for 5 folds of a 45-sub-problem one-vs-one model that take
+/// seconds together (on one thread, so that not all start at once), the
+/// solves started after the deadline stop before their first iteration
+/// (each fold's own 0.05 s would let every fold iterate); status
+/// `time_limit`, exit 3, the report still written. For `grid --model`,
+/// the best model gets only the time left, none here.
+#[test]
+fn time_limit_bounds_the_whole_cv_and_grid_run() {
+    let dir = TempDir::new().unwrap();
+    let data = dir.path().join("noisy.txt");
+    std::fs::write(&data, common::noisy_multiclass_text(10, 300)).unwrap();
+    let t = Instant::now();
+    let r = run(&[
+        "cv",
+        "--data",
+        s(&data),
+        "-C",
+        "10",
+        "--threads",
+        "1",
+        "--time-limit",
+        "0.05",
+        "--report",
+        "-",
+    ]);
+    let elapsed = t.elapsed();
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    let report: Value = serde_json::from_str(&r.stdout).expect("report on stdout");
+    let folds = report["points"][0]["folds"].as_array().unwrap().clone();
+    assert!(
+        folds
+            .iter()
+            .any(|f| f["status"] == "time_limit" && f["iterations"] == 0),
+        "{folds:?}"
+    );
+    assert!(elapsed < Duration::from_secs(30), "{elapsed:?}");
+
+    let model = dir.path().join("best.json");
+    let r = run(&[
+        "grid",
+        "--data",
+        s(&data),
+        "--c-values",
+        "1,10",
+        "--gamma-values",
+        "0.5",
+        "--threads",
+        "1",
+        "--time-limit",
+        "0.05",
+        "--model",
+        s(&model),
+        "-q",
+    ]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stdout.contains('!'), "{}", r.stdout);
+    let m: Value = serde_json::from_str(&std::fs::read_to_string(&model).unwrap()).unwrap();
+    assert_eq!(m["submodels"].as_array().unwrap().len(), 45);
 }

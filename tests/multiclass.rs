@@ -4,6 +4,9 @@
 //! text format both ways.
 
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+mod common;
 
 use svm_dual::data::{read_path, Dataset, Format};
 use svm_dual::formulation::{Formulation, Loss};
@@ -12,6 +15,7 @@ use svm_dual::multiclass::{
     parse_any_bytes, read_any_json, train_multiclass, write_any_json, write_libsvm_ovo, AnyModel,
     MulticlassStrategy, MulticlassTrained,
 };
+use svm_dual::solvers::Status;
 use svm_dual::train::{default_gamma, SolverKind, TrainOptions};
 
 fn repo(relative: &str) -> PathBuf {
@@ -469,4 +473,117 @@ fn shared_support_vector_values_equal_each_submodel_to_the_bit() {
             assert_eq!(v.to_bits(), own.to_bits(), "row {r}: {v} vs {own}");
         }
     }
+}
+
+/// The noisy 10-class data of [`common::noisy_multiclass_text`] (45
+/// one-vs-one sub-problems of 600 rows), written to `dir`.
+fn noisy_file(dir: &std::path::Path) -> PathBuf {
+    let path = dir.join("noisy.txt");
+    std::fs::write(&path, common::noisy_multiclass_text(10, 300)).unwrap();
+    path
+}
+
+/// The time limit bounds the whole model, not each sub-problem: with
+/// 0.01 s for 45 sub-problems trained one after the other (one thread, so
+/// that they do not all start at once on a machine with many cores), the
+/// sub-problems started after the deadline stop before their first
+/// iteration (a per-sub-problem limit gives every one of them 0.01 s, so
+/// none ends with 0 iterations).
+#[test]
+fn time_limit_bounds_all_the_sub_problems_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = read_path(&noisy_file(dir.path()), &Format::Libsvm).unwrap();
+    let mut options = libsvm_options(&data);
+    options.formulation.c = 10.0;
+    for strategy in [MulticlassStrategy::Ovo, MulticlassStrategy::Ovr] {
+        options.smo.time_limit = Some(Duration::from_millis(10));
+        let t = Instant::now();
+        let limited = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap()
+            .install(|| train_multiclass(&data, &options, strategy, SolverKind::Smo))
+            .unwrap();
+        let elapsed = t.elapsed();
+        let statuses: Vec<(Status, u64)> = limited
+            .subproblems
+            .iter()
+            .map(|s| (s.summary.status, s.summary.iterations))
+            .collect();
+        assert!(
+            statuses
+                .iter()
+                .all(|(s, _)| matches!(s, Status::Converged | Status::TimeLimit)),
+            "{strategy:?}: {statuses:?}"
+        );
+        if strategy == MulticlassStrategy::Ovo {
+            assert!(
+                statuses
+                    .iter()
+                    .any(|&(s, i)| s == Status::TimeLimit && i == 0),
+                "{strategy:?}: {statuses:?}"
+            );
+            // Loosely: the solves stopped near the deadline.
+            assert!(elapsed < Duration::from_secs(20), "{elapsed:?}");
+        }
+        // A limit not reached changes nothing, for any thread count.
+        let svmguide4 = load("svmguide4");
+        let mut generous = libsvm_options(&svmguide4);
+        generous.smo.time_limit = Some(Duration::from_secs(100_000));
+        let unlimited = train(&svmguide4, strategy, 2);
+        for threads in [1, 2] {
+            let with_limit = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| train_multiclass(&svmguide4, &generous, strategy, SolverKind::Smo))
+                .unwrap();
+            assert_eq!(unlimited.model, with_limit.model, "{strategy:?} {threads}");
+        }
+    }
+}
+
+/// `solve --time-limit` on multiclass data: one limit for the whole run,
+/// status `time_limit`, exit 3, and the report and model still written.
+#[test]
+fn cli_time_limit_bounds_the_whole_multiclass_run() {
+    let bin = env!("CARGO_BIN_EXE_svm-dual");
+    let dir = tempfile::tempdir().unwrap();
+    let data = noisy_file(dir.path());
+    let report = dir.path().join("r.json");
+    let model = dir.path().join("m.json");
+    let t = Instant::now();
+    let status = std::process::Command::new(bin)
+        .args([
+            "solve",
+            "-q",
+            "-C",
+            "10",
+            "--threads",
+            "1",
+            "--time-limit",
+            "0.05",
+        ])
+        .arg("--data")
+        .arg(&data)
+        .arg("--report")
+        .arg(&report)
+        .arg("--model")
+        .arg(&model)
+        .status()
+        .unwrap();
+    let elapsed = t.elapsed();
+    assert_eq!(status.code(), Some(3));
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(r["status"], "time_limit");
+    let subs = r["subproblems"].as_array().unwrap();
+    assert_eq!(subs.len(), 45);
+    assert!(
+        subs.iter()
+            .any(|s| s["status"] == "time_limit" && s["iterations"] == 0),
+        "{subs:?}"
+    );
+    assert!(model.is_file());
+    assert!(elapsed < Duration::from_secs(20), "{elapsed:?}");
 }

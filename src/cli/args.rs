@@ -306,7 +306,10 @@ pub struct SolveArgs {
     /// Stop after N iterations (exit code 3) [default: no limit].
     #[arg(long, value_name = "N")]
     pub max_iter: Option<u64>,
-    /// Stop after this wall time (exit code 3) [default: no limit].
+    /// Stop after this wall time of training (exit code 3), for the whole
+    /// run: the sub-problems of a multiclass model, and the folds and grid
+    /// points of cv and grid (with grid's best model), share one deadline
+    /// [default: no limit].
     #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
     pub time_limit: Option<f64>,
     /// Memory for Q in MiB: SMO in batches keeps its block of 8·n·size

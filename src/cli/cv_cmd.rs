@@ -20,7 +20,9 @@ use svm_dual::kernel::Kernel;
 use svm_dual::linear::LinearBias;
 use svm_dual::multiclass_dual::MulticlassChoice;
 use svm_dual::report::DataSummary;
-use svm_dual::train::{default_gamma, SolverChoice, SolverKind, TrainOptions};
+use svm_dual::train::{
+    deadline_after, default_gamma, time_left, SolverChoice, SolverKind, TrainOptions,
+};
 
 use super::args::{ReportTarget, SolveArgs, SolveOptions};
 use super::output::{write_all_atomically, write_stdout};
@@ -258,12 +260,14 @@ fn execute(command: &str, options: &CvOptions, grid: &Grid) -> Result<u8, CliErr
     let pool = builder
         .build()
         .map_err(|e| CliError::Threads(e.to_string()))?;
-    let (report, outcome) = pool.install(|| -> Result<_, CliError> {
+    let (report, outcome, deadline) = pool.install(|| -> Result<_, CliError> {
         let t = Instant::now();
         let data = read_path(&solve.data, &solve.format)?;
         let load_seconds = t.elapsed().as_secs_f64();
         let learner = learner(solve, &data)?;
         let t = Instant::now();
+        // The deadline of --time-limit: the grid and the best model share it.
+        let deadline = deadline_after(solve.smo.time_limit);
         let outcome = grid_search(&data, &learner, grid, &options.settings)
             .map_err(|e| CliError::Argument(format!("{}: {e}", solve.data.display())))?;
         let cv_seconds = t.elapsed().as_secs_f64();
@@ -309,7 +313,7 @@ fn execute(command: &str, options: &CvOptions, grid: &Grid) -> Result<u8, CliErr
             load_seconds,
             cv_seconds,
         };
-        Ok((report, outcome))
+        Ok((report, outcome, deadline))
     })?;
 
     let json = match &solve.report {
@@ -349,6 +353,8 @@ fn execute(command: &str, options: &CvOptions, grid: &Grid) -> Result<u8, CliErr
         }
         best.report = None;
         best.model = Some(model.clone());
+        // Only the time left: --time-limit bounds the whole run.
+        best.smo.time_limit = time_left(deadline, best.smo.time_limit);
         let solved = super::run::solve_and_deliver(&best)?;
         code = code.max(solved);
     }
