@@ -15,7 +15,11 @@
 //! cross-validation accuracy is the number of correct predictions over all
 //! folds divided by `n` (LIBSVM's definition). Binary data trains one SVM,
 //! data with more labels the one-vs-one or one-vs-rest models of
-//! [`crate::multiclass`].
+//! [`crate::multiclass`]. A training part holding a single class (a class
+//! with fewer rows than folds can leave one) trains nothing: as in LIBSVM,
+//! whose model of one-class data predicts that class, every held-out row
+//! of the fold is predicted as that class (0 iterations, `converged`).
+//! The data itself needs two classes.
 //!
 //! # Grid and warm starts
 //! A [`Grid`] lists `C` values and (for kernels with one) `γ` values,
@@ -286,8 +290,18 @@ fn fit(
     positive: Option<f64>,
     initial: Option<&[f64]>,
 ) -> Result<Fit, TrainError> {
-    let classes = split.train.classes().len();
-    if classes > 2 {
+    let classes = split.train.classes();
+    if let [only] = classes.as_slice() {
+        // A training part of one class (a class with fewer rows than the
+        // folds can leave one): as LIBSVM, its model predicts that class.
+        return Ok(Fit {
+            predicted: vec![*only; split.test.len()],
+            alpha: None,
+            iterations: 0,
+            status: Status::Converged,
+        });
+    }
+    if classes.len() > 2 {
         let t = train_multiclass(
             &split.train,
             &learner.options,
@@ -397,6 +411,11 @@ pub fn grid_search(
     // One deadline for the whole search (see the module doc).
     let smo_deadline = deadline_after(learner.options.smo.time_limit);
     let cd_deadline = deadline_after(learner.cd.time_limit);
+    if let [only] = data.classes().as_slice() {
+        return Err(CvError::Setting(format!(
+            "only one class (label {only}): cross-validation needs two"
+        )));
+    }
     let fold_of =
         stratified_folds(&data.labels, settings.folds, settings.seed).map_err(CvError::Setting)?;
     let positive = if data.classes().len() == 2 {
@@ -725,6 +744,36 @@ mod tests {
         }
         let best = &one.points[one.best];
         assert!(one.points.iter().all(|p| p.correct <= best.correct));
+    }
+
+    #[test]
+    fn a_one_class_training_fold_predicts_its_class() {
+        // 12 rows of class 1 and one of class -1: the fold holding the -1
+        // row trains on class 1 only.
+        let n = 13;
+        let x: Vec<f64> = (0..n).map(|i| (i as f64 * 0.7).sin()).collect();
+        let mut y = vec![1.0; n];
+        y[5] = -1.0;
+        let data = Dataset::new(Features::from_dense(x, n, 1), y).unwrap();
+        let p = cross_validate(&data, &learner(), &CvSettings::default()).unwrap();
+        assert_eq!(p.n, 13);
+        let lonely = p.folds.iter().find(|f| f.iterations == 0).unwrap();
+        assert_eq!(lonely.status, "converged");
+        assert_eq!(lonely.correct, lonely.n_test - 1);
+        assert!(p.all_converged);
+        // The data itself needs two classes.
+        let one = Dataset::new(Features::from_dense(vec![0.0, 1.0], 2, 1), vec![3.0; 2]).unwrap();
+        let e = cross_validate(
+            &one,
+            &learner(),
+            &CvSettings {
+                folds: 2,
+                ..CvSettings::default()
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("only one class (label 3)"), "{e}");
     }
 
     #[test]

@@ -251,3 +251,74 @@ fn time_limit_bounds_the_whole_cv_and_grid_run() {
     let m: Value = serde_json::from_str(&std::fs::read_to_string(&model).unwrap()).unwrap();
     assert_eq!(m["submodels"].as_array().unwrap().len(), 45);
 }
+
+/// A training fold with one class (LIBSVM `svm-train -v 5` gives 96.77%
+/// here): 30 rows of +1 and one of -1 from heart_scale. The fold holding
+/// the -1 row trains on +1 only and predicts +1 for its rows, as LIBSVM's
+/// one-class model does; the others train as usual. Errors name no
+/// `<data>` placeholder.
+#[test]
+fn a_training_fold_with_one_class_predicts_that_class() {
+    let dir = TempDir::new().unwrap();
+    let text = std::fs::read_to_string(dataset("heart_scale")).unwrap();
+    let mut lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("+1"))
+        .take(30)
+        .collect();
+    lines.extend(text.lines().filter(|l| l.starts_with("-1")).take(1));
+    let one = dir.path().join("one.txt");
+    std::fs::write(&one, lines.join("\n") + "\n").unwrap();
+    let r = run(&[
+        "cv",
+        "--data",
+        s(&one),
+        "--loss",
+        "l1",
+        "--gamma",
+        "0.125",
+        "--report",
+        "-",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let report: Value = serde_json::from_str(&r.stdout).unwrap();
+    let point = &report["points"][0];
+    assert_eq!(point["n"], 31);
+    assert_eq!(point["correct"], 30, "{point}");
+    let folds = point["folds"].as_array().unwrap();
+    let lonely: Vec<&Value> = folds.iter().filter(|f| f["iterations"] == 0).collect();
+    assert_eq!(lonely.len(), 1, "{folds:?}");
+    assert_eq!(lonely[0]["status"], "converged");
+    assert_eq!(
+        lonely[0]["correct"].as_u64().unwrap() + 1,
+        lonely[0]["n_test"].as_u64().unwrap()
+    );
+
+    let r = run(&[
+        "grid",
+        "--data",
+        s(&one),
+        "--loss",
+        "l1",
+        "--log2c",
+        "0,2,1",
+        "--log2g",
+        "-3,-1,1",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("best:"), "{}", r.stdout);
+
+    // Data of one class stays an error, for cv and for solve.
+    let single = dir.path().join("single.txt");
+    std::fs::write(&single, lines[..30].join("\n") + "\n").unwrap();
+    for command in ["cv", "solve"] {
+        let r = run(&[command, "--data", s(&single)]);
+        assert_eq!(r.code, 2, "{command}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("only one class"),
+            "{command}: {}",
+            r.stderr
+        );
+        assert!(!r.stderr.contains("<data>"), "{command}: {}", r.stderr);
+    }
+}

@@ -117,12 +117,18 @@ impl DataError {
 
 impl fmt::Display for DataError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.path {
-            Some(p) => write!(f, "{}", p.display())?,
-            None => write!(f, "<data>")?,
+        // Data built in memory (no file) names no file: the caller says
+        // what the data is (e.g. a fold), no placeholder does.
+        match (&self.path, self.line) {
+            (Some(p), _) => write!(f, "{}", p.display())?,
+            (None, Some(_)) => write!(f, "line ")?,
+            (None, None) => return write!(f, "{}", self.kind),
         }
         if let Some(l) = self.line {
-            write!(f, ":{l}")?;
+            if self.path.is_some() {
+                write!(f, ":")?;
+            }
+            write!(f, "{l}")?;
             if let Some(c) = self.column {
                 write!(f, ":{c}")?;
             }
@@ -132,3 +138,21 @@ impl fmt::Display for DataError {
 }
 
 impl std::error::Error for DataError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_without_a_file_name_no_placeholder() {
+        let e = DataError::new(None, None, DataErrorKind::SingleClass(1.0));
+        assert_eq!(
+            e.to_string(),
+            "only one class (label 1): a binary SVM needs two"
+        );
+        let e = DataError::new(None, Some(3), DataErrorKind::MissingLabel).at_column(2);
+        assert_eq!(e.to_string(), "line 3:2: missing label");
+        let e = DataError::new(Some("d.txt".into()), Some(3), DataErrorKind::MissingLabel);
+        assert_eq!(e.to_string(), "d.txt:3: missing label");
+    }
+}
