@@ -167,6 +167,7 @@ fn bad_cv_and_grid_arguments_exit_2_naming_the_option() {
         (vec!["cv", "--data", d, "--folds", "271"], "folds"),
         (vec!["cv", "--data", d, "--init", d], "--init"),
         (vec!["cv", "--data", d, "--model", "m.json"], "--model"),
+        (vec!["cv", "--data", d, "--test", d], "--test"),
         (vec!["grid", "--data", d, "--log2c", "1,2"], "--log2c"),
         (vec!["grid", "--data", d, "--log2c", "5,1,1"], "--log2c"),
         (
@@ -321,4 +322,81 @@ fn a_training_fold_with_one_class_predicts_that_class() {
         );
         assert!(!r.stderr.contains("<data>"), "{command}: {}", r.stderr);
     }
+}
+
+/// `grid --test` is read before the grid (a bad file stops the run before
+/// any point is solved: no table, no model) and scores the best model;
+/// `--model-format libsvm` with non-integer labels is refused before the
+/// grid as well.
+#[test]
+fn grid_checks_test_data_and_model_format_before_the_grid() {
+    let dir = TempDir::new().unwrap();
+    let data = dataset("heart_scale");
+    let model = dir.path().join("best.model");
+    let bad = dir.path().join("bad.txt");
+    std::fs::write(&bad, "+1 1:0.5\n-1 1:x\n").unwrap();
+    let grid = ["--c-values", "1,4", "--gamma-values", "0.1"];
+
+    let mut args = vec![
+        "grid",
+        "--data",
+        s(&data),
+        "--model",
+        s(&model),
+        "--test",
+        s(&bad),
+    ];
+    args.extend(grid);
+    let r = run(&args);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("bad.txt:2"), "{}", r.stderr);
+    assert!(r.stdout.is_empty(), "the grid ran: {}", r.stdout);
+    assert!(!model.exists());
+
+    let text = std::fs::read_to_string(&data).unwrap();
+    let halves = dir.path().join("halves.txt");
+    std::fs::write(&halves, text.replace("+1 ", "1.5 ").replace("-1 ", "0.5 ")).unwrap();
+    let mut args = vec![
+        "grid",
+        "--data",
+        s(&halves),
+        "--model",
+        s(&model),
+        "--model-format",
+        "libsvm",
+    ];
+    args.extend(grid);
+    let r = run(&args);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--model-format"), "{}", r.stderr);
+    assert!(r.stderr.contains("integer"), "{}", r.stderr);
+    assert!(r.stdout.is_empty(), "the grid ran: {}", r.stdout);
+    assert!(!model.exists());
+
+    // A good test file: the best model is written and scored.
+    let mut args = vec![
+        "grid",
+        "--data",
+        s(&data),
+        "--model",
+        s(&model),
+        "--test",
+        s(&data),
+    ];
+    args.extend(grid);
+    let r = run(&args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(model.is_file());
+    assert!(r.stderr.contains("test: "), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("Accuracy") || r.stderr.contains("accuracy"),
+        "{}",
+        r.stderr
+    );
+    // Without --model the best model is still trained to be scored.
+    let mut args = vec!["grid", "--data", s(&data), "--test", s(&data)];
+    args.extend(grid);
+    let r = run(&args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("test: "), "{}", r.stderr);
 }

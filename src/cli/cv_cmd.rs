@@ -4,7 +4,7 @@
 //! way). Output: a readable table on stdout (on stderr when the JSON report
 //! goes to stdout with `--report -`), the JSON report of `docs/cv.md`, and
 //! for `grid --model FILE` the model trained on all the data at the best
-//! point.
+//! point (scored on `grid --test FILE`, which is read before the grid).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -18,6 +18,8 @@ use svm_dual::cv::{
 use svm_dual::data::{read_path, Dataset};
 use svm_dual::kernel::Kernel;
 use svm_dual::linear::LinearBias;
+use svm_dual::model_io::{check_libsvm_label, LibsvmWriteError, ModelFormat};
+use svm_dual::multiclass::MulticlassStrategy;
 use svm_dual::multiclass_dual::MulticlassChoice;
 use svm_dual::report::DataSummary;
 use svm_dual::train::{
@@ -32,7 +34,8 @@ use super::{CliError, EXIT_LIMIT, EXIT_SUCCESS};
 /// The arguments of `svm-dual cv`.
 #[derive(Debug, Args)]
 pub struct CvArgs {
-    /// Training options, as for `solve` (`--model` and `--init` aside).
+    /// Training options, as for `solve` (`--model`, `--test` and `--init`
+    /// aside).
     #[command(flatten)]
     pub train: SolveArgs,
     /// The number of folds (stratified by label).
@@ -47,7 +50,8 @@ pub struct CvArgs {
 #[derive(Debug, Args)]
 pub struct GridArgs {
     /// Training options, folds and seed, as for `cv`; `--model FILE` writes
-    /// the model trained on all the data at the best point.
+    /// the model trained on all the data at the best point, and `--test
+    /// FILE` (read before the grid) scores it.
     #[command(flatten)]
     pub cv: CvArgs,
     /// log₂ C from BEGIN to END (inclusive) by STEP, as LIBSVM's grid.py
@@ -93,6 +97,13 @@ impl CvArgs {
             return Err(bad(
                 "--model",
                 "cv trains one model per fold and writes none (grid --model writes the best)",
+            ));
+        }
+        if solve.test.is_some() && command == "cv" {
+            return Err(bad(
+                "--test",
+                "cv trains one model per fold and keeps none to test (grid --test scores \
+                 the model trained at the best point)",
             ));
         }
         if self.folds < 2 {
@@ -249,6 +260,35 @@ fn learner(options: &SolveOptions, data: &Dataset) -> Result<Learner, CliError> 
     })
 }
 
+/// `grid --model FILE --model-format libsvm`: refuses, before the grid,
+/// a best model that LIBSVM's format cannot hold (as `solve` refuses it
+/// before writing): labels that are not integers, or one-vs-rest.
+fn check_libsvm_model(
+    options: &SolveOptions,
+    data: &Dataset,
+    learner: &Learner,
+) -> Result<(), CliError> {
+    let (Some(path), ModelFormat::Libsvm) = (&options.model, options.model_format) else {
+        return Ok(());
+    };
+    let refuse = |e: LibsvmWriteError| {
+        CliError::Argument(format!(
+            "invalid value for --model-format: cannot write {} as a LIBSVM model: {e}",
+            path.display()
+        ))
+    };
+    let classes = data.classes();
+    for &c in &classes {
+        check_libsvm_label(c).map_err(refuse)?;
+    }
+    if classes.len() > 2 && learner.multiclass != MulticlassStrategy::Ovo {
+        return Err(refuse(LibsvmWriteError::Strategy(
+            learner.multiclass.name(),
+        )));
+    }
+    Ok(())
+}
+
 /// Loads, cross-validates on a pool of `--threads` threads, prints the
 /// table, writes the report (and for grid the best model).
 fn execute(command: &str, options: &CvOptions, grid: &Grid) -> Result<u8, CliError> {
@@ -260,11 +300,20 @@ fn execute(command: &str, options: &CvOptions, grid: &Grid) -> Result<u8, CliErr
     let pool = builder
         .build()
         .map_err(|e| CliError::Threads(e.to_string()))?;
-    let (report, outcome, deadline) = pool.install(|| -> Result<_, CliError> {
+    let (report, outcome, deadline, test_data) = pool.install(|| -> Result<_, CliError> {
+        // grid --test is read before the grid (as solve reads it before
+        // training): a bad file stops the run at once. (cv refuses --test.)
+        let test_data = match (&solve.test, command) {
+            (Some(path), "grid") => Some(read_path(path, &solve.format)?),
+            _ => None,
+        };
         let t = Instant::now();
         let data = read_path(&solve.data, &solve.format)?;
         let load_seconds = t.elapsed().as_secs_f64();
         let learner = learner(solve, &data)?;
+        if command == "grid" {
+            check_libsvm_model(solve, &data, &learner)?;
+        }
         let t = Instant::now();
         // The deadline of --time-limit: the grid and the best model share it.
         let deadline = deadline_after(solve.smo.time_limit);
@@ -313,7 +362,7 @@ fn execute(command: &str, options: &CvOptions, grid: &Grid) -> Result<u8, CliErr
             load_seconds,
             cv_seconds,
         };
-        Ok((report, outcome, deadline))
+        Ok((report, outcome, deadline, test_data))
     })?;
 
     let json = match &solve.report {
@@ -345,17 +394,16 @@ fn execute(command: &str, options: &CvOptions, grid: &Grid) -> Result<u8, CliErr
     } else {
         EXIT_LIMIT
     };
-    if let (Some(model), "grid") = (&solve.model, command) {
+    if command == "grid" && (solve.model.is_some() || test_data.is_some()) {
         let mut best = solve.clone();
         best.formulation.c = report.best.c;
         if let Some(g) = report.best.gamma {
             best.kernel.gamma = Some(g);
         }
         best.report = None;
-        best.model = Some(model.clone());
         // Only the time left: --time-limit bounds the whole run.
         best.smo.time_limit = time_left(deadline, best.smo.time_limit);
-        let solved = super::run::solve_and_deliver(&best)?;
+        let solved = super::run::solve_and_deliver_tested(&best, test_data)?;
         code = code.max(solved);
     }
     Ok(code)

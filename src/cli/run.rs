@@ -80,6 +80,15 @@ pub fn solve_and_deliver(options: &SolveOptions) -> Result<u8, CliError> {
         Some(path) => Some(read_path(path, &options.format)?),
         None => None,
     };
+    solve_and_deliver_tested(options, test_data)
+}
+
+/// [`solve_and_deliver`] with the `--test` data already read (by a caller
+/// that reads it before its own work, as `grid` does before the grid).
+pub fn solve_and_deliver_tested(
+    options: &SolveOptions,
+    test_data: Option<Dataset>,
+) -> Result<u8, CliError> {
     let solved = solve(options, test_data.as_ref())?;
     let test = test_data.map(|data| evaluate(options, &solved, &data));
     let test = test.as_ref();
