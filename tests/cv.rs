@@ -184,6 +184,14 @@ fn bad_cv_and_grid_arguments_exit_2_naming_the_option() {
             vec!["grid", "--data", d, "--gamma", "0.1", "--log2g", "1,2,1"],
             "--gamma",
         ),
+        (
+            vec!["grid", "--data", d, "-C", "5", "--c-values", "1,2"],
+            "-C fixes C",
+        ),
+        (
+            vec!["grid", "--data", d, "--cost", "5", "--log2c", "1,2,1"],
+            "-C fixes C",
+        ),
     ] {
         let r = run(&args);
         assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
@@ -399,4 +407,28 @@ fn grid_checks_test_data_and_model_format_before_the_grid() {
     let r = run(&args);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stderr.contains("test: "), "{}", r.stderr);
+}
+
+/// `grid -C` fixes C as `--gamma` fixes γ: the grid runs over γ only.
+#[test]
+fn grid_with_c_fixed_searches_gamma_only() {
+    let data = dataset("heart_scale");
+    let r = run(&[
+        "grid",
+        "--data",
+        s(&data),
+        "-C",
+        "4",
+        "--log2g",
+        "-3,-1,1",
+        "--report",
+        "-",
+        "-q",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let report: Value = serde_json::from_str(&r.stdout).unwrap();
+    let points = report["points"].as_array().unwrap();
+    assert_eq!(points.len(), 3);
+    assert!(points.iter().all(|p| p["c"] == 4.0), "{points:?}");
+    assert_eq!(report["best"]["c"], 4.0);
 }

@@ -242,15 +242,16 @@ pub struct SolveArgs {
     /// The loss on the slack [default: l2] (binary, ovo and ovr only).
     #[arg(long, value_enum)]
     pub loss: Option<LossArg>,
-    /// The cost C > 0.
+    /// The cost C > 0 [default: 1].
+    // An Option, not a default value: grid tells a given -C apart (it fixes
+    // C, and conflicts with --log2c/--c-values).
     #[arg(
         short = 'C',
         long = "cost",
         value_name = "C",
-        default_value_t = 1.0,
         allow_negative_numbers = true
     )]
-    pub cost: f64,
+    pub cost: Option<f64>,
     /// Multiply C by W for the class with raw label LABEL (as LIBSVM's -wi);
     /// labels are compared as numbers. Repeatable.
     #[arg(long = "weight", value_name = "LABEL=W", allow_hyphen_values = true)]
@@ -556,7 +557,7 @@ impl SolveArgs {
     pub fn validate(self) -> Result<SolveOptions, CliError> {
         let format = self.input.resolve(&self.data)?;
 
-        let c = positive("-C/--cost", self.cost)?;
+        let c = positive("-C/--cost", self.cost.unwrap_or(1.0))?;
         let formulation = Formulation {
             loss: match self.loss.unwrap_or(LossArg::L2) {
                 LossArg::L2 => Loss::L2,

@@ -55,7 +55,7 @@ pub struct GridArgs {
     #[command(flatten)]
     pub cv: CvArgs,
     /// log₂ C from BEGIN to END (inclusive) by STEP, as LIBSVM's grid.py
-    /// [default: -5,15,2 unless --c-values].
+    /// [default: -5,15,2 unless --c-values; none with -C, which fixes C].
     #[arg(long, value_name = "BEGIN,END,STEP", allow_hyphen_values = true)]
     pub log2c: Option<String>,
     /// log₂ γ from BEGIN to END (inclusive) by STEP [default: 3,-15,-2
@@ -170,6 +170,8 @@ pub fn run_cv(args: CvArgs) -> Result<u8, CliError> {
 /// Runs `svm-dual grid`; the exit code is 0, or 3 when some solve stopped
 /// at a limit.
 pub fn run_grid(args: GridArgs) -> Result<u8, CliError> {
+    // -C given: C is fixed (as --gamma fixes γ), so the grid is over γ.
+    let fixed_c = args.cv.train.cost.is_some();
     let mut options = args.cv.validate("grid")?;
     options.settings.warm_start = !args.no_warm_start;
     let linear = options.solve.kernel.kind == super::args::KernelArg::Linear;
@@ -185,7 +187,13 @@ pub fn run_grid(args: GridArgs) -> Result<u8, CliError> {
             "--gamma fixes γ; give either it or --log2g/--gamma-values".into(),
         ));
     }
+    if fixed_c && (args.log2c.is_some() || args.c_values.is_some()) {
+        return Err(CliError::Argument(
+            "-C fixes C; give either it or --log2c/--c-values".into(),
+        ));
+    }
     let c = match (&args.log2c, &args.c_values) {
+        _ if fixed_c => vec![options.solve.formulation.c],
         (_, Some(list)) => parse_list("--c-values", list)?,
         (Some(r), None) => parse_range("--log2c", r)?,
         (None, None) => log2_range(-5.0, 15.0, 2.0).map_err(CliError::Argument)?,
