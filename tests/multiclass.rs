@@ -587,3 +587,71 @@ fn cli_time_limit_bounds_the_whole_multiclass_run() {
     assert!(model.is_file());
     assert!(elapsed < Duration::from_secs(20), "{elapsed:?}");
 }
+
+/// `-B` (CD's constant feature) on multiclass data: one-vs-one trains with
+/// SMO, where it had no effect (byte-identical models for -B 1 and -B 10),
+/// so it is refused as for a binary smo solve; multiclass cv/grid (smo)
+/// refuse it too; one-vs-rest with the linear kernel runs CD and applies it.
+#[test]
+fn bias_feature_is_refused_where_it_would_be_ignored() {
+    let bin = env!("CARGO_BIN_EXE_svm-dual");
+    let dir = tempfile::tempdir().unwrap();
+    let iris = repo("datasets/iris.scale");
+    let run = |args: &[&str]| {
+        std::process::Command::new(bin)
+            .args(args)
+            .arg("--data")
+            .arg(&iris)
+            .output()
+            .unwrap()
+    };
+    let linear = ["--kernel", "linear", "--no-bias", "-B", "1"];
+    for prefix in [
+        &["solve"][..],
+        &["solve", "--multiclass", "ovo"],
+        &["cv"],
+        &["cv", "--multiclass", "ovr"],
+        &["grid", "--c-values", "1,2"],
+    ] {
+        let model = dir.path().join("m.json");
+        let mut args = prefix.to_vec();
+        args.extend(linear);
+        if prefix[0] == "solve" {
+            args.extend(["--model", model.to_str().unwrap()]);
+        }
+        let out = run(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("-B/--bias-feature"), "{args:?}: {stderr}");
+        assert!(stderr.contains("cd solver only"), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+        assert!(!model.exists(), "{args:?}");
+    }
+    // One-vs-rest with the linear kernel (CD): -B takes effect.
+    let models: Vec<String> = ["1", "10"]
+        .iter()
+        .map(|b| {
+            let model = dir.path().join(format!("ovr{b}.json"));
+            let out = run(&[
+                "solve",
+                "-q",
+                "--multiclass",
+                "ovr",
+                "--kernel",
+                "linear",
+                "--no-bias",
+                "-B",
+                b,
+                "--model",
+                model.to_str().unwrap(),
+            ]);
+            assert!(
+                matches!(out.status.code(), Some(0 | 3)),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            std::fs::read_to_string(&model).unwrap()
+        })
+        .collect();
+    assert_ne!(models[0], models[1]);
+}

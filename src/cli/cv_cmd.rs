@@ -244,6 +244,17 @@ fn learner(options: &SolveOptions, data: &Dataset) -> Result<Learner, CliError> 
             "cd trains binary models only; multiclass data runs smo or pg",
         ));
     }
+    if options.bias_feature.is_some() && solver != SolverKind::Cd {
+        return Err(bad(
+            "-B/--bias-feature",
+            format_args!(
+                "applies to the cd solver only, and cv and grid train the {classes} labels of \
+                 {} with {}",
+                options.data.display(),
+                solver.name()
+            ),
+        ));
+    }
     Ok(Learner {
         options: TrainOptions {
             formulation,

@@ -194,7 +194,8 @@ pub fn deliver_multiclass(
 /// Trains, certifies and reports a multiclass model on `data` (more than
 /// two labels). `--weight` is refused. With the linear kernel, one-vs-rest
 /// runs dual CD per class (LIBLINEAR's scheme; `--solver smo|pg` forces the
-/// kernel path) and one-vs-one runs SMO (`cd` is refused there).
+/// kernel path) and one-vs-one runs SMO (`cd` is refused there, and so is
+/// CD's `-B`).
 fn solve_multiclass(
     options: &SolveOptions,
     data: Dataset,
@@ -249,6 +250,20 @@ fn solve_multiclass(
         SolverChoice::Auto => SolverKind::Smo,
         SolverChoice::Exactly(kind) => kind,
     };
+    // -B is CD's constant feature: the kernel solvers have nothing to
+    // apply it to, so it is refused rather than ignored (as for binary data
+    // with smo or pg).
+    if options.bias_feature.is_some() && !linear_cd {
+        return Err(CliError::Argument(format!(
+            "invalid value for -B/--bias-feature: applies to the cd solver only, and {} has {} \
+             labels, which --multiclass {} trains with {} (cd trains --multiclass ovr with \
+             --kernel linear)",
+            options.data.display(),
+            data.classes().len(),
+            strategy.name(),
+            solver.name()
+        )));
+    }
     let initial = match &options.init {
         Some(path) => Some(super::init::warm_start_multiclass(
             path,
