@@ -150,7 +150,8 @@ pub struct SolverReport {
     pub name: String,
     /// The stopping tolerance on the maximal violation.
     pub tol: f64,
-    /// The iteration limit; `None`: none.
+    /// The iteration limit; `None`: the solver's default (see
+    /// `solvers::settings::default_iteration_limit`).
     pub max_iter: Option<u64>,
     /// The wall-time limit in seconds; `None`: none.
     pub time_limit_seconds: Option<f64>,

@@ -381,7 +381,8 @@ impl Batched<'_> {
         start: Instant,
     ) -> (Status, u64) {
         let mut iterations: u64 = 0;
-        let mut watch = Watch::new(settings, progress, cancel, start);
+        let n = self.alpha.len();
+        let mut watch = Watch::new(settings, n, progress, cancel, start);
         let mut round: usize = 0;
         let mut idle = 0;
         let mut stall = StallWatch::new(STALL_ROUNDS);
@@ -448,7 +449,7 @@ impl Batched<'_> {
             let ld = self.size;
             self.q
                 .columns(&cols, &self.active, &mut self.block[places.start..], ld);
-            let budget = settings.max_iter.map(|m| m - iterations);
+            let budget = Some(settings.iteration_limit(n) - iterations);
             let round_end = self.solve_subproblem(settings.tol, budget);
             iterations += round_end.steps;
             match round_end.outcome {

@@ -223,12 +223,15 @@ pub(crate) struct Clock<'a> {
     start: Instant,
     last_progress: Instant,
     settings: &'a SmoSettings,
+    /// The iteration (or pass) limit.
+    limit: u64,
     progress: Option<&'a (dyn Fn(&Progress) + Sync)>,
 }
 
 impl<'a> Clock<'a> {
     pub(crate) fn new(
         settings: &'a SmoSettings,
+        limit: u64,
         progress: Option<&'a (dyn Fn(&Progress) + Sync)>,
     ) -> Self {
         let now = Instant::now();
@@ -236,6 +239,7 @@ impl<'a> Clock<'a> {
             start: now,
             last_progress: now,
             settings,
+            limit,
             progress,
         }
     }
@@ -248,7 +252,7 @@ impl<'a> Clock<'a> {
         violation: f64,
         active: usize,
     ) -> Option<Status> {
-        if self.settings.max_iter.is_some_and(|m| iterations >= m) {
+        if iterations >= self.limit {
             return Some(Status::MaxIterations);
         }
         let elapsed = self.start.elapsed();
@@ -402,7 +406,7 @@ impl<Q: QMatrix + ?Sized> KernelState<'_, Q> {
 /// solver) without a new low of a violation within rounding before the
 /// solve ends as stalled ([`crate::stall`]).
 const STALL_PERIODS: u32 = 8;
-const STALL_PASSES: u32 = 20;
+const STALL_PASSES: u32 = 50;
 
 /// The rounding floor of the violation ([`crate::stall`]) for
 /// `Q = K ⊗ Iₖ`: every entry of block `i` has `Qᵢᵢ = Kᵢᵢ`.
@@ -441,7 +445,7 @@ pub fn solve_block<Q: QMatrix + ?Sized>(
         active: (0..n).collect(),
         ones: vec![1.0; k],
     };
-    let mut clock = Clock::new(settings, progress);
+    let mut clock = Clock::new(settings, settings.iteration_limit(n), progress);
     let tol = settings.tol;
     let mut iterations = 0u64;
     let mut until_shrink = n.clamp(1, SHRINK_EVERY);
@@ -728,7 +732,8 @@ pub fn solve_block_linear<M: RowMatrix + ?Sized>(
     let mut entries_shrunk = false;
     let mut rng = SplitMix64::new(0x5eed_c5c5);
     let mut scratch = EntryScratch::new(k);
-    let mut clock = Clock::new(settings, progress);
+    let limit = settings.max_iter.unwrap_or(crate::cd::DEFAULT_MAX_PASSES);
+    let mut clock = Clock::new(settings, limit, progress);
     let mut passes = 0u64;
     let mut shrink_bound = f64::INFINITY;
     let mut last_violation = f64::INFINITY;

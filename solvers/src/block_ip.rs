@@ -269,7 +269,8 @@ pub fn solve_block_ip<Q: QMatrix + ?Sized>(
         out
     };
 
-    let mut clock = Clock::new(settings, progress);
+    // Without `max_iter`, its own stall rule ends the solve (MAX_STEPS).
+    let mut clock = Clock::new(settings, settings.max_iter.unwrap_or(u64::MAX), progress);
     let mut iterations = 0u64;
     // The iterate with the smallest measure so far, and the iterations
     // since it was found.

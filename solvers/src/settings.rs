@@ -11,7 +11,10 @@ pub struct SmoSettings {
     /// Default `1e-3`, as LIBSVM's `-e`.
     pub tol: f64,
     /// Stop with [`crate::Status::MaxIterations`] after this many
-    /// two-variable steps. `None`: no limit.
+    /// two-variable steps (block steps for [`crate::solve_block`], passes
+    /// for [`crate::solve_block_linear`]). `None`: LIBSVM's limit,
+    /// [`default_iteration_limit`] (passes: [`crate::cd::DEFAULT_MAX_PASSES`]);
+    /// `Some(u64::MAX)` for none.
     pub max_iter: Option<u64>,
     /// Stop with [`crate::Status::TimeLimit`] after this wall time. `None`:
     /// no limit.
@@ -71,7 +74,22 @@ impl Default for SmoSettings {
     }
 }
 
+/// The iteration limit of SMO when none is set: LIBSVM's
+/// `max(10⁷, 100·n)` for `n` variables (`Solver::Solve` in `svm.cpp`,
+/// since LIBSVM 3.17). Every solve ends, even one that makes real but
+/// hopeless progress (C = 10³⁰⁰ on data that is not separable); a solve
+/// that needs more asks for it with [`SmoSettings::max_iter`].
+pub fn default_iteration_limit(n: usize) -> u64 {
+    (n as u64).saturating_mul(100).max(10_000_000)
+}
+
 impl SmoSettings {
+    /// The iteration limit for `n` variables: `max_iter`, or
+    /// [`default_iteration_limit`].
+    pub fn iteration_limit(&self, n: usize) -> u64 {
+        self.max_iter.unwrap_or_else(|| default_iteration_limit(n))
+    }
+
     /// Checks every field's range.
     pub fn validate(&self) -> Result<(), SetupError> {
         if !(self.tol.is_finite() && self.tol > 0.0) {
@@ -95,5 +113,22 @@ impl SmoSettings {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_iteration_limit_is_libsvms() {
+        assert_eq!(default_iteration_limit(270), 10_000_000);
+        assert_eq!(default_iteration_limit(1_000_000), 100_000_000);
+        assert_eq!(SmoSettings::default().iteration_limit(270), 10_000_000);
+        let set = SmoSettings {
+            max_iter: Some(5),
+            ..Default::default()
+        };
+        assert_eq!(set.iteration_limit(270), 5);
     }
 }

@@ -209,6 +209,8 @@ pub(crate) fn initial_point(problem: &QpProblem<'_>) -> Result<Vec<f64>, SetupEr
 /// both SMO loops (pairs and batches).
 pub(crate) struct Watch<'a> {
     settings: &'a SmoSettings,
+    /// [`SmoSettings::iteration_limit`].
+    limit: u64,
     progress: Option<&'a (dyn Fn(&Progress) + Sync)>,
     cancel: Option<&'a AtomicBool>,
     start: Instant,
@@ -218,12 +220,14 @@ pub(crate) struct Watch<'a> {
 impl<'a> Watch<'a> {
     pub(crate) fn new(
         settings: &'a SmoSettings,
+        n: usize,
         progress: Option<&'a (dyn Fn(&Progress) + Sync)>,
         cancel: Option<&'a AtomicBool>,
         start: Instant,
     ) -> Self {
         Self {
             settings,
+            limit: settings.iteration_limit(n),
             progress,
             cancel,
             start,
@@ -242,7 +246,7 @@ impl<'a> Watch<'a> {
         timed: bool,
         state: impl FnOnce() -> (f64, usize),
     ) -> Option<Status> {
-        if self.settings.max_iter.is_some_and(|m| iterations >= m) {
+        if iterations >= self.limit {
             return Some(Status::MaxIterations);
         }
         if cancelled(self.cancel) {
@@ -436,7 +440,7 @@ impl<'a> Smo<'a> {
         let mut idle: u64 = 0;
         let mut stall = StallWatch::new(STALL_PERIODS);
         let mut iterations: u64 = 0;
-        let mut watch = Watch::new(settings, progress, cancel, start);
+        let mut watch = Watch::new(settings, self.n, progress, cancel, start);
         let status = loop {
             let timed = iterations.is_multiple_of(16);
             if let Some(limit) = watch.check(iterations, timed, || (self.violation(), self.active))

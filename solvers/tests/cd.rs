@@ -463,3 +463,28 @@ fn a_tolerance_or_target_gap_below_rounding_ends_as_stalled() {
         }
     }
 }
+
+#[test]
+fn without_a_pass_limit_the_default_one_ends_a_hopeless_solve() {
+    // One point with labels +1, −1, +1 and C = 1e300: the steps move
+    // w = Σαᵢyᵢ back and forth and raise the α towards a bound they will
+    // never reach. Some passes see the same nonzero projected gradient at
+    // every step, which LIBLINEAR's spread test (max − min) took for
+    // convergence after 3 passes.
+    let indptr = [0, 1, 2, 3];
+    let indices = [0u32; 3];
+    let values = [1.0; 3];
+    let x = CsrRef::new(&indptr, &indices, &values, 1).unwrap();
+    let y = [1.0, -1.0, 1.0];
+    let upper = [1e300; 3];
+    let shift = [0.0; 3];
+    let problem = CdProblem {
+        signs: &y,
+        upper: &upper,
+        shift: &shift,
+        bias: CdBias::None,
+    };
+    let s = solve_cd(&x, &problem, &CdSettings::default(), None).unwrap();
+    assert_eq!(s.status, Status::MaxIterations, "{} passes", s.passes);
+    assert_eq!(s.passes, solvers::cd::DEFAULT_MAX_PASSES);
+}

@@ -304,7 +304,9 @@ pub struct SolveArgs {
         allow_negative_numbers = true
     )]
     pub tol: f64,
-    /// Stop after N iterations (exit code 3) [default: no limit].
+    /// Stop after N iterations (exit code 3): SMO pair steps, PG
+    /// iterations, CD passes [default: LIBSVM's max(10⁷, 100·n) SMO steps
+    /// for n variables; 100 000 PG iterations or CD passes].
     #[arg(long, value_name = "N")]
     pub max_iter: Option<u64>,
     /// Stop after this wall time of training (exit code 3), for the whole
