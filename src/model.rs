@@ -71,6 +71,18 @@ pub struct Model {
 }
 
 impl Model {
+    /// Whether every number the model predicts with (bias, coefficients,
+    /// feature values) is finite: a solve that overflowed or ended
+    /// unbounded can leave NaN or ±∞ there, and such a model predicts
+    /// nothing useful and cannot be read back.
+    pub fn is_finite(&self) -> bool {
+        self.bias.is_finite()
+            && self
+                .support_vectors
+                .iter()
+                .all(|sv| sv.coef.is_finite() && sv.values.iter().all(|v| v.is_finite()))
+    }
+
     /// Builds a model from a dual solution: keeps rows with `αᵢ > 0`.
     pub fn from_dual(
         features: &Features,
@@ -423,5 +435,45 @@ fn dot_dense(x: &Row<'_>, w: &[f64]) -> f64 {
             .filter_map(|(&k, &v)| w.get(k as usize).map(|wk| wk * v))
             .sum(),
         Row::Dense(v) => v.iter().zip(w).map(|(a, b)| a * b).sum(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::multiclass::AnyModel;
+
+    fn model(bias: f64, coef: f64, value: f64) -> Model {
+        Model {
+            schema_version: MODEL_SCHEMA_VERSION,
+            formulation: None,
+            kernel: Kernel::Linear,
+            labels: LabelMapping {
+                positive: 1.0,
+                negative: -1.0,
+            },
+            n_features: 1,
+            bias,
+            support_vectors: vec![SupportVector {
+                index: Some(0),
+                coef,
+                indices: vec![0],
+                values: vec![value],
+            }],
+        }
+    }
+
+    #[test]
+    fn a_model_with_a_number_that_is_not_finite_is_not_finite() {
+        assert!(model(0.5, 1.0, 2.0).is_finite());
+        assert!(AnyModel::Binary(model(0.5, 1.0, 2.0)).is_finite());
+        for m in [
+            model(f64::NAN, 1.0, 2.0),
+            model(0.5, f64::INFINITY, 2.0),
+            model(0.5, 1.0, f64::NEG_INFINITY),
+        ] {
+            assert!(!m.is_finite());
+            assert!(!AnyModel::Binary(m).is_finite());
+        }
     }
 }

@@ -574,6 +574,16 @@ pub enum AnyModel {
 }
 
 impl AnyModel {
+    /// Whether every number the model predicts with is finite (see
+    /// [`Model::is_finite`]).
+    pub fn is_finite(&self) -> bool {
+        match self {
+            AnyModel::Binary(m) => m.is_finite(),
+            AnyModel::Multiclass(m) => m.submodels.iter().all(Model::is_finite),
+            AnyModel::Joint(m) => m.is_finite(),
+        }
+    }
+
     /// Predicted raw labels.
     pub fn predict(&self, features: &Features) -> Vec<f64> {
         match self {

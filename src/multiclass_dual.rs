@@ -183,6 +183,19 @@ pub struct JointModel {
 }
 
 impl JointModel {
+    /// Whether every number the model predicts with is finite (see
+    /// [`crate::model::Model::is_finite`]).
+    pub fn is_finite(&self) -> bool {
+        self.weights
+            .iter()
+            .flatten()
+            .flatten()
+            .all(|w| w.is_finite())
+            && self.support_vectors.iter().all(|sv| {
+                sv.coef.iter().all(|c| c.is_finite()) && sv.values.iter().all(|v| v.is_finite())
+            })
+    }
+
     /// The scores `sₘ(x)` of every row (`k` per row).
     pub fn decision_values(&self, features: &Features) -> Vec<Vec<f64>> {
         let k = self.classes.len();

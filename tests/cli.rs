@@ -738,3 +738,51 @@ fn predict_output_dash_is_standard_output() {
     assert!(stdout.lines().all(|l| l == "1" || l == "-1"), "{stdout}");
     assert!(!dir.path().join("-").exists(), "no file named -");
 }
+
+#[test]
+fn solves_that_cannot_converge_end_with_a_status_not_a_limit() {
+    // Each ran until a limit before: --time-limit only turns a regression
+    // into a failure instead of a hang.
+    let cases: [(&[&str], &str); 4] = [
+        // A sigmoid kernel is not positive semidefinite; with the squared
+        // slack nothing bounds α and the dual objective grows without end.
+        (
+            &["--kernel", "sigmoid", "--gamma", "1", "--coef0", "-1"],
+            "unbounded",
+        ),
+        (
+            &[
+                "--kernel", "sigmoid", "--gamma", "1", "--coef0", "-1", "--solver", "pg",
+            ],
+            "unbounded",
+        ),
+        // Tolerances below what rounding allows.
+        (&["--solver", "pg", "--tol", "1e-16"], "stalled"),
+        (&["--kernel", "linear", "--tol", "1e-16"], "stalled"),
+    ];
+    for (extra, status) in cases {
+        let mut args = extra.to_vec();
+        args.extend_from_slice(&["--time-limit", "60"]);
+        let (r, dir) = solve_heart(&args);
+        assert_eq!(r.code, 3, "{extra:?}: {}", r.stderr);
+        assert!(
+            r.stderr.starts_with(&format!("{status}:")),
+            "{extra:?}: {}",
+            r.stderr
+        );
+        let report = read_json(&dir.path().join("report.json"));
+        assert_eq!(report["status"], status, "{extra:?}");
+    }
+}
+
+#[test]
+fn a_kernel_that_overflows_is_an_error_not_a_converged_nan() {
+    // (γ‖x‖² + 1)¹⁰⁰⁰ is finite on the diagonal but the gradient overflows:
+    // projected gradient said "converged" with NaN objectives before.
+    let (r, dir) = solve_heart(&[
+        "--kernel", "poly", "--degree", "1000", "--coef0", "1", "--solver", "pg",
+    ]);
+    assert_eq!(r.code, 2, "stderr: {}", r.stderr);
+    assert!(r.stderr.contains("not finite"), "stderr: {}", r.stderr);
+    assert!(entries(dir.path()).is_empty(), "nothing written");
+}

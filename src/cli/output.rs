@@ -238,11 +238,22 @@ fn to_json<T: serde::Serialize>(value: &T, what: &Path) -> Result<String, CliErr
 
 /// The model file's text in the format `options` ask for, or `None`
 /// without `--model`. A model LIBSVM's format cannot hold is an argument
-/// error (exit 2), reported before anything is written.
+/// error (exit 2), reported before anything is written. A model with a
+/// number that is not finite (an unbounded or overflowing solve, whose
+/// status says so) is not written, with a warning: it would predict
+/// nothing and could not be read back.
 pub fn model_text(options: &SolveOptions, model: &AnyModel) -> Result<Option<String>, CliError> {
     let Some(path) = &options.model else {
         return Ok(None);
     };
+    if !model.is_finite() {
+        let _ = writeln!(
+            io::stderr(),
+            "warning: no model written to {}: its bias or coefficients are not finite numbers",
+            path.display()
+        );
+        return Ok(None);
+    }
     let text = match options.model_format {
         ModelFormat::Json => write_any_json(model).map_err(|e| CliError::Output {
             path: path.clone(),
