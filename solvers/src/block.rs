@@ -891,6 +891,15 @@ mod tests {
         DenseQ::new(n, v).unwrap()
     }
 
+    /// The CSR arrays (row pointers, indices, values) of dense rows.
+    fn dense_csr(x: &[Vec<f64>]) -> (Vec<usize>, Vec<u32>, Vec<f64>) {
+        let d = x.first().map_or(0, Vec::len);
+        let indptr = (0..=x.len()).map(|i| i * d).collect();
+        let indices = x.iter().flat_map(|_| 0..d as u32).collect();
+        let values = x.iter().flatten().copied().collect();
+        (indptr, indices, values)
+    }
+
     #[test]
     fn kernel_and_linear_solvers_agree_and_are_optimal() {
         let (n, d, k) = (40, 3, 4);
@@ -909,9 +918,7 @@ mod tests {
         let a = solve_block(&q, &bp, &settings, None).unwrap();
         assert_eq!(a.status, Status::Converged);
         assert!(a.max_violation <= 1e-9);
-        let indptr: Vec<usize> = (0..=n).map(|i| i * d).collect();
-        let indices: Vec<u32> = (0..n).flat_map(|_| 0..d as u32).collect();
-        let values: Vec<f64> = x.iter().flatten().copied().collect();
+        let (indptr, indices, values) = dense_csr(&x);
         let csr = CsrRef::new(&indptr, &indices, &values, d).unwrap();
         let b = solve_block_linear(&csr, &bp, &settings, None).unwrap();
         assert_eq!(b.status, Status::Converged);
@@ -959,9 +966,7 @@ mod tests {
             max_iter: Some(guard),
             ..SmoSettings::default()
         };
-        let indptr: Vec<usize> = (0..=n).map(|i| i * d).collect();
-        let indices: Vec<u32> = (0..n).flat_map(|_| 0..d as u32).collect();
-        let values: Vec<f64> = x.iter().flatten().copied().collect();
+        let (indptr, indices, values) = dense_csr(&x);
         let csr = CsrRef::new(&indptr, &indices, &values, d).unwrap();
         let kernel = solve_block(&q, &bp, &settings, None).unwrap();
         let linear = solve_block_linear(&csr, &bp, &settings, None).unwrap();
