@@ -90,7 +90,8 @@ pub enum FormatArg {
 /// `--csv-header`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum HeaderArg {
-    /// A header when a field of the first row is not a number.
+    /// A header when no field of the first row is a number, a sample when
+    /// all are; a first row mixing both is an error.
     Auto,
     /// The first row is a header.
     Yes,

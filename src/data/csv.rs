@@ -7,7 +7,7 @@
 //! an empty field, text that is not a number, NaN and infinities are errors;
 //! blank lines are skipped; CRLF line ends, a UTF-8 byte order mark and a
 //! missing final newline are accepted. Whether the first row is a header is
-//! set by [`Header`]. Features are gathered sparsely (zeros dropped) and then
+//! set by [`Header`]; comment lines are not supported. Features are gathered sparsely (zeros dropped) and then
 //! passed through [`Features::compact`], which stores dense data densely.
 
 use std::path::Path;
@@ -20,7 +20,9 @@ use super::{
 /// Whether the first row holds column names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Header {
-    /// A header if any field of the first row is not a number.
+    /// A header if no field of the first row (the label's included) is a
+    /// number, a sample if every field is; a first row mixing both is an
+    /// error (a typo in the first sample is not silently dropped).
     #[default]
     Auto,
     /// The first row is a header.
@@ -100,6 +102,8 @@ pub fn parse_bytes(
     };
 
     let mut expected: Option<usize> = None;
+    // Whether `Header::Auto` took the first row as a header.
+    let mut auto_header_taken = false;
     let mut labels = Vec::new();
     let mut rows = SparseRows {
         indptr: vec![0],
@@ -133,10 +137,11 @@ pub fn parse_bytes(
                 let header = match options.header {
                     Header::Present => true,
                     Header::Absent => false,
-                    Header::Auto => fields.iter().any(|(_, f)| {
-                        parse_finite(f).is_err_and(|k| matches!(k, DataErrorKind::NotANumber(_)))
-                    }),
+                    Header::Auto => auto_header(&fields).map_err(|(offset, kind)| {
+                        at(line_no, kind).at_column(char_column(line, offset))
+                    })?,
                 };
+                auto_header_taken = header && options.header == Header::Auto;
                 if header {
                     continue;
                 }
@@ -146,14 +151,13 @@ pub fn parse_bytes(
         if fields.len() != n_fields {
             // Point at the first surplus field, or just past the row's end.
             let offset = fields.get(n_fields).map_or(line.len(), |&(o, _)| o);
-            return Err(at(
-                line_no,
-                DataErrorKind::FieldCount {
-                    expected: n_fields,
-                    found: fields.len(),
-                },
-            )
-            .at_column(char_column(line, offset)));
+            let (expected, found) = (n_fields, fields.len());
+            let kind = if auto_header_taken && labels.is_empty() {
+                DataErrorKind::HeaderFieldCount { expected, found }
+            } else {
+                DataErrorKind::FieldCount { expected, found }
+            };
+            return Err(at(line_no, kind).at_column(char_column(line, offset)));
         }
 
         for (column, &(offset, field)) in fields.iter().enumerate() {
@@ -187,6 +191,24 @@ pub fn parse_bytes(
         labels,
         source: None,
     })
+}
+
+/// [`Header::Auto`]'s decision on the first row's `fields`: a
+/// header when none of its fields (the label's included) is a number, a
+/// sample when all are; a row mixing both is an error at the first field
+/// that is not a number (offset in the line, kind). NaN and infinities
+/// count as numbers here: they are spelled as numbers, and the row is then
+/// refused as a sample, naming the value.
+fn auto_header(fields: &[(usize, &[u8])]) -> Result<bool, (usize, DataErrorKind)> {
+    let text = |f: &[u8]| parse_finite(f).is_err_and(|k| matches!(k, DataErrorKind::NotANumber(_)));
+    match fields.iter().find(|(_, f)| text(f)) {
+        None => Ok(false),
+        Some(_) if fields.iter().all(|(_, f)| text(f)) => Ok(true),
+        Some(&(offset, f)) => Err((
+            offset,
+            DataErrorKind::MixedFirstRow(String::from_utf8_lossy(f).into_owned()),
+        )),
+    }
 }
 
 fn is_blank(b: u8) -> bool {
@@ -253,6 +275,61 @@ mod tests {
     fn numeric_first_row_is_data_under_auto() {
         let d = parse("1,2\n-1,3\n").unwrap();
         assert_eq!(d.labels, vec![1.0, -1.0]);
+    }
+
+    #[test]
+    fn auto_first_row_mixing_numbers_and_text_is_an_error() {
+        // A typo in the first sample is not taken for a header.
+        assert_eq!(
+            fails("1,0.5,abc\n-1,2,3\n"),
+            (1, 7, DataErrorKind::MixedFirstRow("abc".into()))
+        );
+        // A header whose label column is named by a number is not a header.
+        assert_eq!(
+            fails("0,a,b\n1,2,3\n"),
+            (1, 3, DataErrorKind::MixedFirstRow("a".into()))
+        );
+        let e = parse("1,0.5,abc\n").unwrap_err().to_string();
+        assert!(e.starts_with("mem.csv:1:7: "), "{e}");
+        assert!(
+            e.contains("\"abc\"") && e.contains("--csv-header yes"),
+            "{e}"
+        );
+        // NaN is spelled as a number: the row is a sample, refused by value.
+        assert_eq!(
+            fails("y,NaN\n1,2\n"),
+            (1, 1, DataErrorKind::MixedFirstRow("y".into()))
+        );
+        assert_eq!(
+            fails("1,NaN\n1,2\n"),
+            (1, 3, DataErrorKind::NotFinite("NaN".into()))
+        );
+        // --csv-header yes still takes such a row as a header.
+        let present = CsvOptions {
+            header: Header::Present,
+            ..CsvOptions::default()
+        };
+        let d = parse_with("1,0.5,abc\n-1,2,3\n", &present).unwrap();
+        assert_eq!(d.labels, vec![-1.0]);
+    }
+
+    #[test]
+    fn auto_header_of_another_width_is_named() {
+        // A comment line is all text: taken as a header, the first sample
+        // then has another width, and the error says why.
+        let (line, column, kind) = fails("# comment\n1,2,3\n");
+        assert_eq!(
+            (line, column, kind.clone()),
+            (
+                2,
+                3,
+                DataErrorKind::HeaderFieldCount {
+                    expected: 1,
+                    found: 3
+                }
+            )
+        );
+        assert!(kind.to_string().contains("header"), "{kind}");
     }
 
     #[test]

@@ -38,6 +38,18 @@ pub enum DataErrorKind {
     },
     /// The CSV label column does not exist.
     NoSuchColumn(usize),
+    /// Under `--csv-header auto`, a first row that mixes numbers and text:
+    /// neither a header (all text) nor a sample (all numbers). Holds the
+    /// first field that is not a number.
+    MixedFirstRow(String),
+    /// Under `--csv-header auto`, the first row was taken as a header and
+    /// the first sample has another number of fields.
+    HeaderFieldCount {
+        /// Fields in the header.
+        expected: usize,
+        /// Fields found.
+        found: usize,
+    },
     /// Only one distinct label where two are needed.
     SingleClass(f64),
     /// More than two distinct labels for a binary problem.
@@ -72,6 +84,17 @@ impl fmt::Display for DataErrorKind {
                 write!(f, "expected {expected} fields, found {found}")
             }
             DataErrorKind::NoSuchColumn(c) => write!(f, "label column {c} does not exist"),
+            DataErrorKind::MixedFirstRow(t) => write!(
+                f,
+                "the first row mixes numbers and text ({t:?} is not a number), so it is \
+                 neither a header nor a sample; if it is a header, pass --csv-header yes"
+            ),
+            DataErrorKind::HeaderFieldCount { expected, found } => write!(
+                f,
+                "expected {expected} fields as in the first row, taken as a header \
+                 (--csv-header auto: none of its fields is a number), found {found}; \
+                 comment lines are not supported"
+            ),
             DataErrorKind::SingleClass(l) => {
                 write!(f, "only one class (label {l}): a binary SVM needs two")
             }
