@@ -424,6 +424,15 @@ pub enum LibsvmWriteError {
     /// LIBSVM's files hold integer labels (`%d`).
     #[error("LIBSVM model files hold integer labels; label {0} is not an integer")]
     NonIntegerLabel(f64),
+    /// An integer label outside C's `int` range, which LIBSVM reads labels
+    /// into.
+    #[error(
+        "LIBSVM model files hold labels as C ints; label {0} is an integer but outside \
+         LIBSVM's int range {min}..={max}",
+        min = i32::MIN,
+        max = i32::MAX
+    )]
+    LabelOutOfRange(f64),
     /// LIBSVM's files hold binary and one-vs-one models only.
     #[error("LIBSVM model files hold binary and one-vs-one models, not {0}")]
     Strategy(&'static str),
@@ -456,12 +465,15 @@ pub fn write_libsvm(model: &Model) -> Result<String, LibsvmWriteError> {
     Ok(s)
 }
 
-/// Checks that a label can be written in LIBSVM's format (an integer).
+/// Checks that a label can be written in LIBSVM's format (an integer in
+/// C's `int` range).
 pub fn check_libsvm_label(label: f64) -> Result<(), LibsvmWriteError> {
-    if label.fract() == 0.0 && label.abs() <= f64::from(i32::MAX) {
-        Ok(())
-    } else {
+    if label.fract() != 0.0 || !label.is_finite() {
         Err(LibsvmWriteError::NonIntegerLabel(label))
+    } else if label < f64::from(i32::MIN) || label > f64::from(i32::MAX) {
+        Err(LibsvmWriteError::LabelOutOfRange(label))
+    } else {
+        Ok(())
     }
 }
 
@@ -970,6 +982,31 @@ mod tests {
         assert_eq!(
             write_libsvm(&m),
             Err(LibsvmWriteError::NonIntegerLabel(0.5))
+        );
+    }
+
+    #[test]
+    fn integer_labels_outside_int_are_refused_as_such() {
+        assert_eq!(check_libsvm_label(-2_147_483_648.0), Ok(()));
+        assert_eq!(check_libsvm_label(2_147_483_647.0), Ok(()));
+        for big in [3_000_000_000.0, -3_000_000_000.0, 2_147_483_648.0] {
+            let e = check_libsvm_label(big).unwrap_err();
+            assert_eq!(e, LibsvmWriteError::LabelOutOfRange(big));
+            let text = e.to_string();
+            assert!(
+                text.contains("is an integer") && text.contains("2147483647"),
+                "{text}"
+            );
+        }
+        let mut m = model();
+        m.labels.positive = 3_000_000_000.0;
+        assert_eq!(
+            write_libsvm(&m),
+            Err(LibsvmWriteError::LabelOutOfRange(3_000_000_000.0))
+        );
+        assert_eq!(
+            check_libsvm_label(f64::INFINITY),
+            Err(LibsvmWriteError::NonIntegerLabel(f64::INFINITY))
         );
     }
 

@@ -418,6 +418,89 @@ fn csv_with_a_bad_field() {
 }
 
 #[test]
+fn csv_first_row_mixing_numbers_and_text_is_not_a_header() {
+    // A typo in the first sample is an error, not a dropped header.
+    assert_bad_input(
+        "typo.csv",
+        "1,0.5,abc\n-1,2,3\n1,1,1\n",
+        &[],
+        &["typo.csv:1:7:", "\"abc\"", "--csv-header yes"],
+    );
+    // A comment line is taken as a header; the width of line 2 then fails.
+    assert_bad_input(
+        "comment.csv",
+        "# comment\n1,0.5,0\n-1,2,3\n",
+        &[],
+        &[
+            "comment.csv:2:",
+            "header",
+            "comment lines are not supported",
+        ],
+    );
+    // --csv-header yes takes such a row as a header, as before.
+    let dir = TempDir::new().expect("tempdir");
+    let data = dir.path().join("h.csv");
+    fs::write(&data, "1,0.5,abc\n-1,2,3\n1,1,1\n").unwrap();
+    let r = run(&[
+        "solve",
+        "--data",
+        data.to_str().unwrap(),
+        "--csv-header",
+        "yes",
+        "-q",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+#[test]
+fn delimiter_that_can_be_part_of_a_number() {
+    for d in [".", "-", "e", "5"] {
+        assert_bad_input(
+            "d.csv",
+            "1,2\n-1,3\n",
+            &["--delimiter", d],
+            &["--delimiter", "part of a number"],
+        );
+    }
+}
+
+#[test]
+fn output_paths_and_limits_name_the_problem() {
+    let dir = TempDir::new().expect("tempdir");
+    let afile = dir.path().join("afile");
+    fs::write(&afile, "x").unwrap();
+    let data = dir.path().join("d.txt");
+    fs::write(&data, TWO_CLASSES).unwrap();
+    let under = afile.join("r.json");
+    let r = run(&[
+        "solve",
+        "--data",
+        data.to_str().unwrap(),
+        "--report",
+        under.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("--report") && r.stderr.contains("afile is not a directory"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(entries(dir.path()), vec!["afile", "d.txt"]);
+    assert_bad_input(
+        "d.txt",
+        TWO_CLASSES,
+        &["--time-limit", "1e300"],
+        &["--time-limit", "largest accepted value"],
+    );
+    assert_bad_input(
+        "big.txt",
+        "3000000000 1:1\n-3000000000 1:-1\n",
+        &["--model-format", "libsvm"],
+        &["label", "is an integer but outside LIBSVM's int range"],
+    );
+}
+
+#[test]
 fn csv_options_are_passed_to_the_reader() {
     // The label is the last column; with --label-column 2 the file is valid
     // and solves; as the default (column 0) it has four classes (a

@@ -200,6 +200,67 @@ fn bad_cv_and_grid_arguments_exit_2_naming_the_option() {
     }
 }
 
+/// Values that overflow, repeat or are negative are refused by the option
+/// that gave them (not prefixed with the data file's name), and a leading
+/// `-` reaches the option's own check instead of clap's "unexpected
+/// argument", as for `-C -1`.
+#[test]
+fn grid_values_and_negative_integers_are_refused_by_the_option() {
+    let data = dataset("heart_scale");
+    let d = s(&data);
+    for (args, needles) in [
+        (
+            vec!["grid", "--data", d, "--log2c", "2000,2000,1"],
+            &[
+                "invalid value for --log2c",
+                "2^2000",
+                "not a positive finite",
+            ][..],
+        ),
+        (
+            vec!["grid", "--data", d, "--log2g", "-1,-1100,-1099"],
+            &["invalid value for --log2g", "2^-1100"],
+        ),
+        (
+            vec!["grid", "--data", d, "--c-values", "1,1"],
+            &["invalid value for --c-values", "given twice"],
+        ),
+        (
+            vec!["grid", "--data", d, "--c-values", "-1,1"],
+            &["invalid value for --c-values", "\"-1\" is not a positive"],
+        ),
+        (
+            vec!["grid", "--data", d, "--gamma-values", "-0.5"],
+            &["invalid value for --gamma-values", "\"-0.5\""],
+        ),
+        (
+            vec!["cv", "--data", d, "--seed", "-1"],
+            &["--seed", "must be a non-negative integer, got -1"],
+        ),
+        (
+            vec!["cv", "--data", d, "--folds", "-3"],
+            &["--folds", "must be a non-negative integer, got -3"],
+        ),
+        (
+            vec!["cv", "--data", d, "--max-iter", "-1"],
+            &["--max-iter", "must be a non-negative integer, got -1"],
+        ),
+    ] {
+        let r = run(&args);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        for needle in needles {
+            assert!(r.stderr.contains(needle), "{args:?}: {}", r.stderr);
+        }
+        assert!(!r.stderr.contains("heart_scale"), "{args:?}: {}", r.stderr);
+        assert!(
+            !r.stderr.contains("unexpected argument"),
+            "{args:?}: {}",
+            r.stderr
+        );
+        assert!(r.stdout.is_empty(), "{args:?}: {}", r.stdout);
+    }
+}
+
 /// `--time-limit` bounds the whole cross-validation, not each fold: with
 /// 0.05 s for 5 folds of a 45-sub-problem one-vs-one model that take
 /// seconds together (on one thread, so that not all start at once), the

@@ -173,12 +173,18 @@ pub struct DataFormatArgs {
     pub format: Option<FormatArg>,
     /// CSV only: the 0-based column holding the labels [default: 0, the
     /// first column].
-    #[arg(long, value_name = "N")]
+    #[arg(
+        long,
+        value_name = "N",
+        allow_negative_numbers = true,
+        value_parser = non_negative::<usize>
+    )]
     pub label_column: Option<usize>,
     /// CSV only: whether the first row is a header [default: auto].
     #[arg(long, value_enum, value_name = "WHEN")]
     pub csv_header: Option<HeaderArg>,
-    /// CSV only: the field delimiter, one ASCII character or `tab`
+    /// CSV only: the field delimiter, one ASCII character (not a digit,
+    /// `.`, `-`, `+`, `e` or `E`) or `tab`
     /// [default: `,`; tab for *.tsv].
     #[arg(long, value_name = "CHAR")]
     pub delimiter: Option<String>,
@@ -265,7 +271,7 @@ pub struct SolveArgs {
     #[arg(long, value_name = "G", allow_negative_numbers = true)]
     pub gamma: Option<f64>,
     /// The degree of the poly kernel (at least 1).
-    #[arg(long, value_name = "D", default_value_t = 3)]
+    #[arg(long, value_name = "D", default_value_t = 3, allow_negative_numbers = true, value_parser = non_negative::<u32>)]
     pub degree: u32,
     /// The constant term of the poly and sigmoid kernels.
     #[arg(
@@ -308,7 +314,12 @@ pub struct SolveArgs {
     /// Stop after N iterations (exit code 3): SMO pair steps, PG
     /// iterations, CD passes [default: LIBSVM's max(10⁷, 100·n) SMO steps
     /// for n variables; 100 000 PG iterations or CD passes].
-    #[arg(long, value_name = "N")]
+    #[arg(
+        long,
+        value_name = "N",
+        allow_negative_numbers = true,
+        value_parser = non_negative::<u64>
+    )]
     pub max_iter: Option<u64>,
     /// Stop after this wall time of training (exit code 3), for the whole
     /// run: the sub-problems of a multiclass model, and the folds and grid
@@ -336,7 +347,12 @@ pub struct SolveArgs {
     #[arg(long, value_name = "auto|2|N", default_value = "auto", value_parser = parse_working_set)]
     pub working_set: WorkingSet,
     /// Worker threads [default: all cores].
-    #[arg(long, value_name = "N")]
+    #[arg(
+        long,
+        value_name = "N",
+        allow_negative_numbers = true,
+        value_parser = non_negative::<usize>
+    )]
     pub threads: Option<usize>,
     /// Write the JSON report to FILE, or to stdout with `-` [default: no
     /// report, only the summary line].
@@ -473,6 +489,22 @@ impl SolveOptions {
     }
 }
 
+/// Parses the value of an integer option that cannot be negative. With
+/// `allow_negative_numbers` a negative number reaches it (instead of being
+/// taken for a flag, clap's "unexpected argument"), and is refused by value
+/// as the options taking real numbers refuse one; clap names the option.
+pub fn non_negative<T>(text: &str) -> Result<T, String>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    text.parse::<T>()
+        .map_err(|e| match text.strip_prefix('-').map(str::parse::<f64>) {
+            Some(Ok(_)) => format!("must be a non-negative integer, got {text}"),
+            _ => e.to_string(),
+        })
+}
+
 /// An argument error naming the option.
 fn bad(option: &str, message: impl std::fmt::Display) -> CliError {
     CliError::Argument(format!("invalid value for {option}: {message}"))
@@ -516,11 +548,19 @@ fn parse_weight(text: &str) -> Result<LabelWeight, CliError> {
     Ok(LabelWeight { label, weight })
 }
 
-/// Parses `--delimiter`: one ASCII character, or `tab` / `\t`.
+/// Parses `--delimiter`: one ASCII character that cannot be part of a
+/// number, or `tab` / `\t`.
 fn parse_delimiter(text: &str) -> Result<u8, CliError> {
     match text {
         "tab" | "\\t" | "\t" => Ok(b'\t'),
         _ => match text.as_bytes() {
+            [b] if b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E') => Err(bad(
+                "--delimiter",
+                format_args!(
+                    "{text:?} can be part of a number (digits, '.', '-', '+', 'e', 'E'), \
+                         so it cannot separate fields"
+                ),
+            )),
             [b] if b.is_ascii() && !matches!(b, b'\n' | b'\r' | b'"') => Ok(*b),
             _ => Err(bad(
                 "--delimiter",
@@ -547,10 +587,12 @@ pub fn check_output_path(option: &str, path: &Path) -> Result<(), CliError> {
         _ => Path::new("."),
     };
     if !dir.is_dir() {
-        return Err(bad(
-            option,
-            format_args!("directory {} does not exist", dir.display()),
-        ));
+        let problem = if dir.exists() {
+            format!("{} is not a directory", dir.display())
+        } else {
+            format!("directory {} does not exist", dir.display())
+        };
+        return Err(bad(option, problem));
     }
     Ok(())
 }
@@ -622,7 +664,15 @@ impl SolveArgs {
             None => None,
             Some(t) => {
                 let t = positive("--time-limit", t)?;
-                Some(Duration::try_from_secs_f64(t).map_err(|e| bad("--time-limit", e))?)
+                Some(Duration::try_from_secs_f64(t).map_err(|_| {
+                    bad(
+                        "--time-limit",
+                        format_args!(
+                            "{t:e} seconds is too large: the largest accepted value is \
+                             just under 2^64 ≈ 1.8e19 seconds"
+                        ),
+                    )
+                })?)
             }
         };
         let cache_bytes = match self.cache_mb {
@@ -985,6 +1035,48 @@ mod tests {
         assert_eq!(o.input_format(), InputFormat::Csv);
         assert!(err(&["--label-column", "1"]).contains("only to CSV"));
         assert!(err(&["--format", "csv", "--delimiter", "ab"]).contains("--delimiter"));
+        for d in [".", "-", "+", "e", "E", "0", "7"] {
+            let e = err(&["--format", "csv", "--delimiter", d]);
+            assert!(
+                e.contains("--delimiter") && e.contains("part of a number"),
+                "{d}: {e}"
+            );
+        }
+        for (d, byte) in [(" ", b' '), ("|", b'|'), ("tab", b'\t'), (":", b':')] {
+            let o = parse(&["--format", "csv", "--delimiter", d]).unwrap();
+            assert!(
+                matches!(o.format, Format::Csv(c) if c.delimiter == byte),
+                "{d}"
+            );
+        }
+    }
+
+    #[test]
+    fn huge_time_limit_names_the_largest_value() {
+        for t in ["1e300", "1.8446744073709552e19"] {
+            let e = err(&["--time-limit", t]);
+            assert!(
+                e.contains("--time-limit") && e.contains("largest accepted value"),
+                "{e}"
+            );
+            assert!(!e.contains("Duration"), "{e}");
+        }
+        let o = parse(&["--time-limit", "1e19"]).unwrap();
+        assert!(o.smo.time_limit.is_some());
+    }
+
+    #[test]
+    fn output_under_a_file_is_not_a_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("afile");
+        std::fs::write(&file, "x").unwrap();
+        let report = file.join("r.json");
+        let e = err(&["--report", report.to_str().unwrap()]);
+        assert!(
+            e.contains("--report") && e.contains("afile is not a directory"),
+            "{e}"
+        );
+        assert!(!e.contains("does not exist"), "{e}");
     }
 
     #[test]

@@ -26,7 +26,7 @@ use svm_dual::train::{
     deadline_after, default_gamma, time_left, SolverChoice, SolverKind, TrainOptions,
 };
 
-use super::args::{ReportTarget, SolveArgs, SolveOptions};
+use super::args::{non_negative, ReportTarget, SolveArgs, SolveOptions};
 use super::output::{write_all_atomically, write_stdout};
 use super::run::{apply_weights, cd_settings};
 use super::{CliError, EXIT_LIMIT, EXIT_SUCCESS};
@@ -39,10 +39,22 @@ pub struct CvArgs {
     #[command(flatten)]
     pub train: SolveArgs,
     /// The number of folds (stratified by label).
-    #[arg(long, value_name = "K", default_value_t = 5)]
+    #[arg(
+        long,
+        value_name = "K",
+        default_value_t = 5,
+        allow_negative_numbers = true,
+        value_parser = non_negative::<usize>
+    )]
     pub folds: usize,
     /// The seed of the shuffle that deals rows to folds.
-    #[arg(long, value_name = "N", default_value_t = 1)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1,
+        allow_negative_numbers = true,
+        value_parser = non_negative::<u64>
+    )]
     pub seed: u64,
 }
 
@@ -63,10 +75,20 @@ pub struct GridArgs {
     #[arg(long, value_name = "BEGIN,END,STEP", allow_hyphen_values = true)]
     pub log2g: Option<String>,
     /// Explicit C values, comma-separated (instead of --log2c).
-    #[arg(long, value_name = "C,...", conflicts_with = "log2c")]
+    #[arg(
+        long,
+        value_name = "C,...",
+        conflicts_with = "log2c",
+        allow_hyphen_values = true
+    )]
     pub c_values: Option<String>,
     /// Explicit γ values, comma-separated (instead of --log2g).
-    #[arg(long, value_name = "G,...", conflicts_with = "log2g")]
+    #[arg(
+        long,
+        value_name = "G,...",
+        conflicts_with = "log2g",
+        allow_hyphen_values = true
+    )]
     pub gamma_values: Option<String>,
     /// Solve every C from scratch instead of from the previous C's solution.
     #[arg(long)]
@@ -133,26 +155,60 @@ fn parse_range(option: &str, text: &str) -> Result<Vec<f64>, CliError> {
                 format_args!("expected BEGIN,END,STEP, got {text:?}"),
             )
         })?;
-    match nums.as_slice() {
-        [b, e, s] => log2_range(*b, *e, *s).map_err(|m| bad(option, m)),
-        _ => Err(bad(
+    let [b, e, s] = nums.as_slice() else {
+        return Err(bad(
             option,
             format_args!("expected BEGIN,END,STEP, got {text:?}"),
-        )),
+        ));
+    };
+    let values = log2_range(*b, *e, *s).map_err(|m| bad(option, m))?;
+    // 2^e overflows to infinity from e = 1024, and underflows to 0 below
+    // e = -1074: refused here, naming the option (not the data file).
+    for (k, v) in values.iter().enumerate() {
+        if !(v.is_finite() && *v > 0.0) {
+            let exponent = b + k as f64 * s;
+            return Err(bad(
+                option,
+                format_args!(
+                    "2^{exponent} is {v}, not a positive finite number (log2 values must \
+                     lie within -1074..1024)"
+                ),
+            ));
+        }
     }
+    check_distinct(option, &values)?;
+    Ok(values)
 }
 
-/// Parses a comma-separated list of positive numbers.
+/// Parses a comma-separated list of distinct positive finite numbers.
 fn parse_list(option: &str, text: &str) -> Result<Vec<f64>, CliError> {
-    text.split(',')
+    let values = text
+        .split(',')
         .map(str::trim)
         .map(|p| {
             p.parse::<f64>()
                 .ok()
                 .filter(|v| v.is_finite() && *v > 0.0)
-                .ok_or_else(|| bad(option, format_args!("{p:?} is not a positive number")))
+                .ok_or_else(|| {
+                    bad(
+                        option,
+                        format_args!("{p:?} is not a positive finite number"),
+                    )
+                })
         })
-        .collect()
+        .collect::<Result<Vec<f64>, CliError>>()?;
+    check_distinct(option, &values)?;
+    Ok(values)
+}
+
+/// Refuses a value given twice (each grid point is cross-validated once).
+fn check_distinct(option: &str, values: &[f64]) -> Result<(), CliError> {
+    for (k, v) in values.iter().enumerate() {
+        if values[..k].contains(v) {
+            return Err(bad(option, format_args!("value {v} is given twice")));
+        }
+    }
+    Ok(())
 }
 
 /// Runs `svm-dual cv`; the exit code is 0, or 3 when some fold's solve
