@@ -861,11 +861,21 @@ fn solves_that_cannot_converge_end_with_a_status_not_a_limit() {
 #[test]
 fn a_kernel_that_overflows_is_an_error_not_a_converged_nan() {
     // (γ‖x‖² + 1)¹⁰⁰⁰ is finite on the diagonal but the gradient overflows:
-    // projected gradient said "converged" with NaN objectives before.
-    let (r, dir) = solve_heart(&[
-        "--kernel", "poly", "--degree", "1000", "--coef0", "1", "--solver", "pg",
-    ]);
-    assert_eq!(r.code, 2, "stderr: {}", r.stderr);
-    assert!(r.stderr.contains("not finite"), "stderr: {}", r.stderr);
-    assert!(entries(dir.path()).is_empty(), "nothing written");
+    // projected gradient said "converged" with NaN objectives before. A
+    // sigmoid kernel (not PSD) with C = 1e308 drives SMO's iterate to the
+    // box's far corner, where Qα overflows: "converged", exit 0, before.
+    let cases: [&[&str]; 2] = [
+        &[
+            "--kernel", "poly", "--degree", "1000", "--coef0", "1", "--solver", "pg",
+        ],
+        &[
+            "--kernel", "sigmoid", "--gamma", "1", "--loss", "l1", "-C", "1e308",
+        ],
+    ];
+    for extra in cases {
+        let (r, dir) = solve_heart(extra);
+        assert_eq!(r.code, 2, "{extra:?}: {}", r.stderr);
+        assert!(r.stderr.contains("not finite"), "{extra:?}: {}", r.stderr);
+        assert!(entries(dir.path()).is_empty(), "{extra:?}: nothing written");
+    }
 }

@@ -186,6 +186,8 @@ pub fn solve_batched(
     batched.warm_start();
     batched.ray = RayCheck::new(&batched.alpha, &batched.grad, &batched.qd, problem.upper);
     let (status, iterations) = batched.run(settings, progress, cancel, start);
+    batched.unshrink();
+    crate::smo::finite_gradient(&batched.grad)?;
     Ok(batched.finish(status, iterations, start))
 }
 
@@ -582,6 +584,14 @@ impl Batched<'_> {
         let side = |k: usize, a: f64| kkt::sides(a, y[k], lower[k], upper[k]);
         let (mut up, mut low): (Vec<bool>, Vec<bool>) = (0..m).map(|k| side(k, alpha[k])).unzip();
         let limit = budget.map_or(100 * m as u64, |b| b.min(100 * m as u64));
+        // A round ends early once some |α| doubles (from at least 1), so that
+        // the ray test between rounds ([`crate::ray`]) sees an iterate
+        // running off before it overflows; only where a ray can exist.
+        let growth_cap = if self.ray.possible() {
+            2.0 * start.iter().fold(1.0f64, |m, a| m.max(a.abs()))
+        } else {
+            f64::INFINITY
+        };
         let mut local_tol = f64::INFINITY;
         let mut steps = 0;
         let mut bounded = true;
@@ -629,6 +639,9 @@ impl Batched<'_> {
                 &mut grad, qi, di, qj, dj, &y, &up,
             ));
             steps += 1;
+            if alpha[i].abs().max(alpha[j].abs()) > growth_cap {
+                break;
+            }
         }
         // Δα_B into the block's places, then G += Q_{:B} Δα_B on the
         // active rows.

@@ -255,13 +255,12 @@ fn solve_multiclass(
     // with smo or pg).
     if options.bias_feature.is_some() && !linear_cd {
         return Err(CliError::Argument(format!(
-            "invalid value for -B/--bias-feature: applies to the cd solver only, and {} has {} \
-             labels, which --multiclass {} trains with {} (cd trains --multiclass ovr with \
-             --kernel linear)",
+            "invalid value for -B/--bias-feature: applies to the cd solver only, which trains \
+             multiclass data only as --multiclass ovr with --kernel linear ({} has {} labels, \
+             --multiclass {})",
             options.data.display(),
             data.classes().len(),
-            strategy.name(),
-            solver.name()
+            strategy.name()
         )));
     }
     let initial = match &options.init {
