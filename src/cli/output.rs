@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 use svm_dual::model_io::ModelFormat;
 use svm_dual::multiclass::{write_any_json, write_any_libsvm, AnyModel};
-use svm_dual::report::{Report, TestEvaluation};
+use svm_dual::report::{Report, ReportStatus, TestEvaluation};
 
 use super::args::{ReportTarget, SolveOptions};
 use super::run::Outcome;
@@ -211,6 +211,23 @@ pub fn summary_line(report: &Report) -> String {
     )
 }
 
+/// Above this certified relative gap a `converged` solve gets a note.
+const GAP_NOTE: f64 = 1e-2;
+
+/// A note for after the summary line when a solve met its tolerance but
+/// its certificate is poor (or missing): the tolerance bounds the KKT
+/// violation, not the gap, and at large C or on badly scaled data the two
+/// part ways — as for LIBSVM's own solutions, which the verifier shows.
+pub fn gap_note(status: ReportStatus, relative_gap: f64) -> Option<String> {
+    let poor = relative_gap.is_nan() || relative_gap > GAP_NOTE;
+    (status == ReportStatus::Converged && poor).then(|| {
+        format!(
+            "note: converged to --tol, but the certified relative gap is {relative_gap:.3e}: \
+             a smaller --tol tightens it (binary problems: --target-gap stops on the gap)"
+        )
+    })
+}
+
 /// `x` with ten significant digits: fixed-point for moderate magnitudes,
 /// scientific otherwise.
 pub(crate) fn significant(x: f64) -> String {
@@ -327,6 +344,10 @@ pub fn deliver(
     write_outputs(options, report.as_deref(), model.as_deref())?;
     if !options.quiet {
         let _ = writeln!(io::stderr(), "{}", summary_line(&outcome.report));
+        let r = &outcome.report;
+        if let Some(note) = gap_note(r.status, r.certificate.relative_gap) {
+            let _ = writeln!(io::stderr(), "{note}");
+        }
     }
     Ok(())
 }
@@ -342,6 +363,15 @@ mod tests {
             .collect();
         v.sort();
         v
+    }
+
+    #[test]
+    fn a_poor_certificate_of_a_converged_solve_gets_a_note() {
+        assert!(gap_note(ReportStatus::Converged, 1e-4).is_none());
+        assert!(gap_note(ReportStatus::Converged, 0.5).is_some());
+        assert!(gap_note(ReportStatus::Converged, f64::NAN).is_some());
+        // Other statuses already say the solve did not finish.
+        assert!(gap_note(ReportStatus::MaxIterations, 0.5).is_none());
     }
 
     #[test]

@@ -158,6 +158,9 @@ pub fn deliver_joint(
             r.iterations,
             r.timings_seconds.total
         );
+        if let Some(note) = super::output::gap_note(r.status, c.relative_gap) {
+            let _ = writeln!(std::io::stderr(), "{note}");
+        }
     }
     Ok(())
 }
@@ -187,6 +190,9 @@ pub fn deliver_multiclass(
             r.total_iterations,
             r.timings_seconds.total
         );
+        if let Some(note) = super::output::gap_note(r.status, r.worst_relative_gap) {
+            let _ = writeln!(std::io::stderr(), "{note}");
+        }
     }
     Ok(())
 }
