@@ -618,7 +618,10 @@ pub fn detailed_from_values(
         sum_alpha += ai;
         w_sq += ai * yi * gi;
         if l2 {
-            quad_shift += ai * ai / ci;
+            // αᵢ·(αᵢ/Cᵢ), not αᵢ²/Cᵢ: at C = 1e-300 the iterate is ~1e-300
+            // and αᵢ² underflows to 0 (a dual above the primal, found by a
+            // sweep), while αᵢ/Cᵢ stays near 1.
+            quad_shift += ai * (ai / ci);
         }
         y_alpha += yi * ai;
         loss += formulation.loss_value(yi, margin);
@@ -1044,6 +1047,26 @@ mod tests {
         assert_eq!(best_bias(&[0.0, 1.0], &[-1.0, -1.0], &f, -3.0), -3.0);
         let f = form(Loss::L2, true);
         assert_eq!(best_bias(&[0.0, 1.0], &[1.0, 1.0], &f, -3.0), 1.0);
+    }
+
+    #[test]
+    fn a_tiny_cost_keeps_weak_duality() {
+        // C = 1e-300, α = C·ξ with ξ = 1: D = Σα − ½Σα²/C = 1e-300 = P.
+        // With α² formed first it underflowed and D came out as 2e-300.
+        let f = Formulation {
+            loss: Loss::L2,
+            c: 1e-300,
+            bias: false,
+            ..Default::default()
+        };
+        let d = detailed_from_values(&[0.0, 0.0], &[1.0, -1.0], &f, &[1e-300, 1e-300], 0.0);
+        let c = d.certificate;
+        assert!(
+            (c.dual_objective - 1e-300).abs() <= 1e-310,
+            "{}",
+            c.dual_objective
+        );
+        assert!(c.dual_objective <= c.primal_objective, "{c:?}");
     }
 
     #[test]
