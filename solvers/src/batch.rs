@@ -98,7 +98,7 @@ use crate::error::SetupError;
 use crate::kkt;
 use crate::problem::{Equality, QpProblem};
 use crate::qmatrix::QMatrix;
-use crate::ray::RayCheck;
+use crate::ray::{doubled_scale, RayCheck};
 use crate::selection::{first_index, second_index, update_gradient_first_index, FirstIndex};
 use crate::settings::{SmoSettings, WorkingSet};
 use crate::smo::{initial_point, pair_step, PairVariable, Watch};
@@ -187,7 +187,7 @@ pub fn solve_batched(
     batched.ray = RayCheck::new(&batched.alpha, &batched.grad, &batched.qd, problem.upper);
     let (status, iterations) = batched.run(settings, progress, cancel, start);
     batched.unshrink();
-    crate::smo::finite_gradient(&batched.grad)?;
+    crate::kkt::finite_gradient(&batched.grad)?;
     Ok(batched.finish(status, iterations, start))
 }
 
@@ -584,14 +584,16 @@ impl Batched<'_> {
         let side = |k: usize, a: f64| kkt::sides(a, y[k], lower[k], upper[k]);
         let (mut up, mut low): (Vec<bool>, Vec<bool>) = (0..m).map(|k| side(k, alpha[k])).unzip();
         let limit = budget.map_or(100 * m as u64, |b| b.min(100 * m as u64));
-        // A round ends early once some |α| doubles (from at least 1), so that
-        // the ray test between rounds ([`crate::ray`]) sees an iterate
-        // running off before it overflows; only where a ray can exist.
+        // A round ends early once some |α| doubles from the round's start,
+        // so that the ray test between rounds ([`crate::ray`]) sees an
+        // iterate running off before it overflows; only where a ray can
+        // exist.
         let growth_cap = if self.ray.possible() {
-            2.0 * start.iter().fold(1.0f64, |m, a| m.max(a.abs()))
+            doubled_scale(&start)
         } else {
             f64::INFINITY
         };
+
         let mut local_tol = f64::INFINITY;
         let mut steps = 0;
         let mut bounded = true;

@@ -505,7 +505,7 @@ pub fn solve_block<Q: QMatrix + ?Sized>(
     if status != Status::Converged {
         s.rebuild();
     }
-    crate::smo::finite_gradient(&s.gradient)?;
+    crate::kkt::finite_gradient(&s.gradient)?;
     let max_violation = max_violation_all(&s.alpha, &s.gradient, problem);
     Ok(BlockSolution {
         objective: objective(&s.alpha, &s.gradient, problem.linear),
@@ -816,7 +816,7 @@ pub fn solve_block_linear<M: RowMatrix + ?Sized>(
     };
     let w = rebuild_w(x, &alpha, k);
     let gradient = linear_all_gradients(x, &w, problem);
-    crate::smo::finite_gradient(&gradient)?;
+    crate::kkt::finite_gradient(&gradient)?;
     let max_violation = max_violation_all(&alpha, &gradient, problem);
     Ok(BlockSolution {
         objective: objective(&alpha, &gradient, problem.linear),

@@ -6,6 +6,7 @@
 //! 2001; Fan, Chen & Lin, JMLR 2005, eq. (8)); without it, the largest
 //! entry of the projected gradient. Both are zero exactly at a KKT point.
 
+use crate::error::SetupError;
 use crate::problem::QpProblem;
 
 /// Whether a variable at `alpha` with sign `sign` and box
@@ -139,4 +140,18 @@ pub fn equality_multiplier(
         0.0
     };
     -rho
+}
+
+/// Refuses a gradient that overflowed: with `Q`'s entries or the iterate
+/// near the largest `f64` (a huge C with a kernel that is not positive
+/// semidefinite, or a kernel whose values overflow) every KKT comparison
+/// with NaN is false, and the solve would look converged.
+pub(crate) fn finite_gradient(grad: &[f64]) -> Result<(), SetupError> {
+    match grad.iter().position(|g| !g.is_finite()) {
+        Some(index) => Err(SetupError::NonFinite {
+            what: "gradient Qα + p (Q's entries or the iterate overflow)",
+            index,
+        }),
+        None => Ok(()),
+    }
 }

@@ -436,15 +436,7 @@ impl<'a, 'p> Pg<'a, 'p> {
             .iter_mut()
             .zip(self.problem.linear)
             .for_each(|(g, p)| *g += p);
-        // A gradient that overflowed (Q's entries near the largest f64, as
-        // a high-degree polynomial kernel gives) would make every KKT
-        // comparison false and the solve look converged.
-        if let Some(index) = self.grad.iter().position(|g| !g.is_finite()) {
-            return Err(SetupError::NonFinite {
-                what: "gradient Qα + p (the entries of Q overflow)",
-                index,
-            });
-        }
+        kkt::finite_gradient(&self.grad)?;
         self.objective = self
             .alpha
             .iter()

@@ -39,6 +39,12 @@ use crate::qmatrix::QMatrix;
 /// The relative rounding allowance `η` of the confirmation.
 const ETA: f64 = 1e-6;
 
+/// Twice the largest `|αᵢ|`, at least 2: the size whose crossing by an
+/// iterate that started at `alpha` calls for a ray test.
+pub(crate) fn doubled_scale(alpha: &[f64]) -> f64 {
+    2.0 * alpha.iter().fold(1.0f64, |m, a| m.max(a.abs()))
+}
+
 /// The start of the ray and the state of the test, for one solve.
 pub(crate) struct RayCheck {
     /// `α₀`, in the problem's variable order (empty when no ray exists).
@@ -53,6 +59,9 @@ pub(crate) struct RayCheck {
     wait: u64,
     /// The wait after the next failed confirmation.
     backoff: u64,
+    /// The `|αᵢ|` whose crossing calls for the next test: twice the
+    /// largest seen (at least 2), infinite when no ray can exist.
+    cap: f64,
 }
 
 impl RayCheck {
@@ -77,6 +86,11 @@ impl RayCheck {
             },
             wait: 0,
             backoff: 1,
+            cap: if possible {
+                doubled_scale(start)
+            } else {
+                f64::INFINITY
+            },
         }
     }
 
@@ -85,6 +99,19 @@ impl RayCheck {
     /// gathering its arguments.
     pub(crate) fn possible(&self) -> bool {
         !self.start.is_empty()
+    }
+
+    /// Whether `magnitude`, an `|αᵢ|` just set, doubles the largest seen
+    /// (then the cap doubles past it). An iterate running off along a ray
+    /// grows geometrically, so testing at each crossing catches it within a
+    /// few steps, long before it overflows, while a normal solve crosses a
+    /// handful of times.
+    pub(crate) fn crossed(&mut self, magnitude: f64) -> bool {
+        let crossed = magnitude > self.cap;
+        if crossed {
+            self.cap = 2.0 * magnitude;
+        }
+        crossed
     }
 
     /// Whether `α₀ + t·(alpha − α₀)` is a feasible ray of certified negative

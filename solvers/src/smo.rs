@@ -129,11 +129,8 @@ struct Smo<'a> {
     /// pair step computed it with the gradient update; `None` when it must
     /// be computed afresh (after shrinking or a gradient rebuild).
     next_first: Option<Option<FirstIndex>>,
-    /// The test for a diverging iterate ([`crate::ray`]), and the size of
-    /// `|α|` whose crossing triggers it next (doubling; infinite when no ray
-    /// can exist).
+    /// The test for a diverging iterate ([`crate::ray`]).
     ray: RayCheck,
-    ray_cap: f64,
 }
 
 /// Solves the problem with SMO. Errors only for an invalid problem or
@@ -182,22 +179,8 @@ pub(crate) fn solve_pairs(
     let alpha0 = initial_point(problem)?;
     let mut smo = Smo::new(q, problem, qd, alpha0, settings);
     let (status, iterations) = smo.run(settings, progress, cancel, start);
-    finite_gradient(&smo.grad)?;
+    crate::kkt::finite_gradient(&smo.grad)?;
     Ok(smo.finish(problem, status, iterations, start))
-}
-
-/// Refuses a gradient that overflowed: with `Q`'s entries or the iterate
-/// near the largest `f64` (a huge C with a kernel that is not positive
-/// semidefinite, or a kernel whose values overflow) every KKT comparison
-/// with NaN is false, and the solve would look converged.
-pub(crate) fn finite_gradient(grad: &[f64]) -> Result<(), SetupError> {
-    match grad.iter().position(|g| !g.is_finite()) {
-        Some(index) => Err(SetupError::NonFinite {
-            what: "gradient Qα + p (Q's entries or the iterate overflow)",
-            index,
-        }),
-        None => Ok(()),
-    }
 }
 
 /// The starting point: `problem.initial` (or 0) projected onto the feasible
@@ -388,7 +371,6 @@ impl<'a> Smo<'a> {
             shrinking: settings.shrinking && !whole_columns,
             next_first: None,
             ray: RayCheck::new(&[], &[], &[], &[]),
-            ray_cap: f64::INFINITY,
         };
         for i in 0..n {
             smo.place[i] = smo.place_of(i);
@@ -414,9 +396,6 @@ impl<'a> Smo<'a> {
         }
         // `perm` is still the identity here.
         smo.ray = RayCheck::new(&smo.alpha, &smo.grad, &smo.qd, &smo.upper);
-        if smo.ray.possible() {
-            smo.ray_cap = 2.0 * smo.alpha.iter().fold(1.0f64, |m, a| m.max(a.abs()));
-        }
         smo
     }
 
@@ -523,20 +502,15 @@ impl<'a> Smo<'a> {
             if !bounded {
                 break Status::Unbounded;
             }
-            // An iterate running off along a ray grows geometrically: each
-            // doubling of the largest |α| seen triggers the ray test, so a
-            // divergence is caught within a few steps instead of at the
-            // next shrinking period, long before it overflows.
+            // Each doubling of the largest |α| seen triggers the ray test
+            // too, not only the next shrinking period ([`RayCheck::crossed`]).
             let grown = match selection {
                 Selection::Pair(i, j) => self.alpha[i].abs().max(self.alpha[j].abs()),
                 Selection::Single(i) => self.alpha[i].abs(),
                 Selection::Optimal => 0.0,
             };
-            if grown > self.ray_cap {
-                self.ray_cap = 2.0 * grown;
-                if self.diverging() {
-                    break Status::Unbounded;
-                }
+            if self.ray.crossed(grown) && self.diverging() {
+                break Status::Unbounded;
             }
             // Steps below the iterate's rounding leave the state, and so the
             // selection, as they were; through two shrinking periods of
